@@ -1,0 +1,90 @@
+"""Dependencies: the unit of work, the authenticated user, and lookups by natural key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.policy import allowed_roles
+from models.users import User
+from services import users
+from services.config import Settings
+from services.errors import Forbidden, SutraceError
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request: commit when the handler returns, roll back when it raises.
+
+    A refusal that is a record (`SutraceError.commit`) is committed, then answered.
+    """
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+        except SutraceError as exc:
+            if exc.commit:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def bearer_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return key.strip() or None
+
+
+async def check_access(request: Request, session: AsyncSession) -> User:
+    """401 without a valid key, 403 when the route's declared roles exclude the user's."""
+    user = await users.authenticate(session, bearer_key(request))
+    route = request.scope.get("route")
+    roles = allowed_roles(request.method, route.path) if isinstance(route, APIRoute) else None
+    if roles is None or user.role not in roles:
+        raise Forbidden(
+            f"Role '{user.role}' may not {request.method} "
+            f"{route.path if isinstance(route, APIRoute) else request.url.path}.",
+            code="ROLE_NOT_ALLOWED",
+        )
+    return user
+
+
+async def authorize(request: Request, session: SessionDep) -> User:
+    return await check_access(request, session)
+
+
+CurrentUser = Annotated[User, Depends(authorize)]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+class Paging:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=2_000_000_000)] = 0,
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+
+
+PagingDep = Annotated[Paging, Depends()]

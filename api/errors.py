@@ -1,0 +1,125 @@
+"""One renderer for every error: RFC 9457 problem+json, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.errors import SutraceError
+
+log = logging.getLogger("sutrace.errors")
+PROBLEM = "application/problem+json"
+
+
+def problem(
+    status: int, code: str, detail: str, *, title: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://sutrace.dev/problems/{code.lower().replace('_', '-')}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        return f"The body is not valid JSON: {error.get('ctx', {}).get('error', 'parse error')}."
+    message = str(error.get("msg", "is invalid"))
+    return message.removeprefix("Value error, ")
+
+
+async def _sutrace_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SutraceError)
+    return problem(exc.status, exc.code, exc.detail, title=exc.title, **exc.extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # A body that is not JSON is rejected before any dependency runs; the contract still wants
+    # 401 and 403 first, so check the key and the role here before answering 422.
+    refusal = await _authorisation_refusal(request)
+    if refusal is not None:
+        return refusal
+    errors = [
+        {"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in exc.errors()
+    ]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem(
+        422, "VALIDATION_ERROR", f"The request is not valid: {summary}.", errors=errors
+    )
+
+
+async def _authorisation_refusal(request: Request) -> JSONResponse | None:
+    from api.deps import check_access  # the dependency module imports this one's siblings
+
+    try:
+        async with request.app.state.sessionmaker() as session:
+            await check_access(request, session)
+    except SutraceError as error:
+        return await _sutrace_error(request, error)
+    return None
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404:
+        return problem(404, "NOT_FOUND", "No such resource; check the path.")
+    if status == 405:
+        response = problem(405, "METHOD_NOT_ALLOWED", "This path does not accept that method.")
+        if exc.headers and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    if status == 413:
+        return problem(
+            413, "BODY_TOO_LARGE", "The request body is over 1 MiB; send less at a time."
+        )
+    if status == 400:
+        return problem(
+            400, "MALFORMED_BODY", "The body could not be read: send UTF-8 encoded JSON."
+        )
+    return problem(status, HTTPStatus(status).name, str(exc.detail))
+
+
+async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
+    # The services check uniqueness first; this is the race that slipped past them.
+    log.warning("integrity error answered as 409: %s", exc.__class__.__name__)
+    return problem(
+        409, "CONFLICT", "The change conflicts with a record written at the same moment; retry."
+    )
+
+
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database refused a value: %s", exc.__class__.__name__)
+    return problem(422, "INVALID_VALUE", "A value is out of range for the database.")
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return problem(500, "INTERNAL_ERROR", "Something went wrong on our side; nothing was saved.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(SutraceError, _sutrace_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DBAPIError, _data_error)
+    app.add_exception_handler(Exception, _unexpected)

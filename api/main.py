@@ -1,0 +1,87 @@
+"""The application factory: settings, database, error handlers, routes and their roles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import errors
+from api.middleware import GuardMiddleware
+from api.policy import API_PREFIX, allowed_roles
+from api.routes import audit, me, service, users
+from services import users as user_service
+from services.config import Settings
+from services.db import make_engine, make_sessionmaker
+
+VERSION = "0.1.0"
+log = logging.getLogger("sutrace")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings)
+    sessionmaker = make_sessionmaker(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.bootstrap_admin_key:
+            async with sessionmaker() as session, session.begin():
+                if await user_service.bootstrap_admin(session, settings.bootstrap_admin_key):
+                    log.info("created bootstrap user 'admin'")
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="sutrace",
+        version=VERSION,
+        summary="Traceability for single-use components in cell and gene therapy manufacturing.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    app.state.version = VERSION
+
+    errors.install(app)
+    app.add_middleware(GuardMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
+
+    app.include_router(service.public_router)
+    for module in (service, me, users, audit):
+        app.include_router(module.router, prefix=API_PREFIX)
+    _check_every_route_has_roles(app)
+    return app
+
+
+def served_operations(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (METHOD, path template) the app serves under /api/v1."""
+    return [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith(API_PREFIX)
+        for method in operations
+    ]
+
+
+def _check_every_route_has_roles(app: FastAPI) -> None:
+    """Refuse to start when a served operation has no declared roles."""
+    missing = [
+        f"{method} {path}"
+        for method, path in served_operations(app)
+        if allowed_roles(method, path) is None
+    ]
+    if missing:
+        raise RuntimeError(f"routes without declared roles in api/policy.py: {missing}")
+
+
+app = create_app()

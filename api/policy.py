@@ -1,0 +1,81 @@
+"""Who may call what: every operation of the API and the roles allowed, in one place.
+
+The table follows the role table of the HTTP contract; paths are relative to /api/v1. A route that is served but missing here
+makes `create_app` fail, so no endpoint can ship without declared roles.
+"""
+
+from __future__ import annotations
+
+from models.users import Role
+
+O, S, W, Q, AU, AD = (
+    Role.operator, Role.supervisor, Role.warehouse, Role.qa, Role.auditor, Role.admin,
+)
+ALL = frozenset(Role)
+AUDIT_READERS = frozenset({Q, AU, AD})
+
+POLICY: dict[tuple[str, str], frozenset[Role]] = {
+    ("GET", "/version"): ALL,
+    ("GET", "/me"): ALL,
+    ("POST", "/me/password"): ALL,
+    ("POST", "/users"): frozenset({AD}),
+    ("GET", "/users"): frozenset({AD}),
+    ("POST", "/users/{username}/keys"): frozenset({AD}),
+    ("DELETE", "/users/{username}/keys/{key_id}"): frozenset({AD}),
+    ("POST", "/users/{username}/deactivate"): frozenset({AD}),
+    ("POST", "/users/{username}/unlock"): frozenset({AD}),
+    ("POST", "/component-types"): frozenset({Q}),
+    ("GET", "/component-types"): ALL,
+    ("GET", "/component-types/{code}"): ALL,
+    ("POST", "/component-types/{code}/correct"): frozenset({Q}),
+    ("POST", "/lots"): frozenset({W}),
+    ("GET", "/lots"): ALL,
+    ("GET", "/lots/{lot_id}"): ALL,
+    ("GET", "/lots/{lot_id}/reconciliation"): ALL,
+    ("POST", "/lots/{lot_id}/status"): frozenset({Q}),
+    ("POST", "/lots/{lot_id}/correct"): frozenset({W, Q}),
+    ("POST", "/lots/{lot_id}/adjust"): frozenset({W}),
+    ("GET", "/lots/{lot_id}/label"): ALL,
+    ("GET", "/lots/{lot_id}/where-used"): ALL,
+    ("POST", "/lots/{lot_id}/units"): frozenset({W}),
+    ("POST", "/receipts/scan"): frozenset({W}),
+    ("POST", "/recalls"): frozenset({Q}),
+    ("GET", "/recalls"): ALL,
+    ("GET", "/recalls/{recall_id}"): ALL,
+    ("GET", "/units/{barcode}"): ALL,
+    ("GET", "/units/{barcode}/label"): ALL,
+    ("GET", "/units/{barcode}/history"): ALL,
+    ("POST", "/units/{barcode}/discard"): frozenset({O, S, W, Q}),
+    ("POST", "/assemblies"): frozenset({W}),
+    ("POST", "/batches"): frozenset({S}),
+    ("GET", "/batches"): ALL,
+    ("GET", "/batches/{batch_number}"): ALL,
+    ("POST", "/batches/{batch_number}/start"): frozenset({S}),
+    ("POST", "/batches/{batch_number}/complete"): frozenset({S}),
+    ("POST", "/batches/{batch_number}/abort"): frozenset({S}),
+    ("POST", "/batches/{batch_number}/outputs"): frozenset({S}),
+    ("GET", "/batches/{batch_number}/scans"): ALL,
+    ("GET", "/batches/{batch_number}/flags"): ALL,
+    ("GET", "/batches/{batch_number}/genealogy"): ALL,
+    ("POST", "/scans"): frozenset({O, S, Q}),
+    ("POST", "/scans/{scan_id}/override"): frozenset({Q}),
+    ("POST", "/scans/{scan_id}/reverse"): frozenset({S, Q}),
+    ("GET", "/flags"): ALL,
+    ("POST", "/flags/{flag_id}/resolve"): frozenset({Q}),
+    ("POST", "/flags/resolve"): frozenset({Q}),
+    ("GET", "/audit"): AUDIT_READERS,
+    ("GET", "/audit/verify"): AUDIT_READERS,
+    ("GET", "/audit/head"): AUDIT_READERS,
+    ("GET", "/events"): AUDIT_READERS,
+}
+
+# Served without a key: the service's own health, metrics and documentation.
+PUBLIC_PATHS = frozenset({"/healthz", "/metrics", "/openapi.json", "/docs", "/redoc"})
+
+
+API_PREFIX = "/api/v1"
+
+
+def allowed_roles(method: str, path: str) -> frozenset[Role] | None:
+    """The roles for an operation; `path` is the route template, with or without the prefix."""
+    return POLICY.get((method, path.removeprefix(API_PREFIX)))

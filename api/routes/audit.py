@@ -1,0 +1,64 @@
+"""The audit trail: query, verify, head."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime
+from typing import Annotated, Literal
+
+from fastapi import Query
+
+from api.deps import PagingDep, SessionDep
+from api.routes import secured_router
+from models.audit import AuditEventPublic, ChainHead, VerifyResult
+from models.common import Page
+from services import audit
+
+router = secured_router("audit")
+EntityType = Literal[
+    "user", "key", "component_type", "lot", "unit", "batch", "scan", "flag", "recall"
+]
+Filter = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+@router.get("/audit", response_model=Page[AuditEventPublic])
+async def list_events(
+    session: SessionDep,
+    paging: PagingDep,
+    entity_type: EntityType | None = None,
+    entity_id: Filter = None,
+    actor: Filter = None,
+    action: Filter = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> Page[AuditEventPublic]:
+    """Events newest first. Each carries what an auditor needs to recompute its hash."""
+    rows, total = await audit.query(
+        session,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page(
+        items=[
+            AuditEventPublic(**audit.event_body(r), prev_hash=r.prev_hash, hash=r.hash)
+            for r in rows
+        ],
+        total=total,
+    )
+
+
+@router.get("/audit/verify", response_model=VerifyResult, response_model_exclude_none=True)
+async def verify(session: SessionDep) -> VerifyResult:
+    """Recompute the whole chain; name the first event that was altered, removed or reordered."""
+    return await audit.verify(session)
+
+
+@router.get("/audit/head", response_model=ChainHead)
+async def head(session: SessionDep) -> ChainHead:
+    """The last event's `seq` and `hash`: publish it to prove the tail later."""
+    return await audit.chain_head(session)

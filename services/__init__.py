@@ -1,0 +1,1 @@
+"""The sutrace domain: receiving, scanning, genealogy, audit and signatures. No FastAPI here."""

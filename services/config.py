@@ -1,0 +1,70 @@
+"""Settings from the environment, and the normalisation of database URLs."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sutrace.db"
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the URL forms people type to the async drivers sutrace runs on."""
+    url = url.strip()
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+psycopg://"),
+        ("postgres://", "postgresql+psycopg://"),
+        ("postgresql+psycopg2://", "postgresql+psycopg://"),
+        ("postgresql+asyncpg://", "postgresql+psycopg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    if url.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+        return url
+    raise ValueError(
+        f"DATABASE_URL '{url}' is not supported; use sqlite+aiosqlite:///path "
+        "or postgresql+psycopg://user@host:port/db."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything that decides how the service runs, read from the environment."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    site_timezone: str = "UTC"
+    bootstrap_admin_key: str | None = None
+    cors_origins: list[str] = []
+    db_pool_size: int = 10
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("site_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"SITE_TIMEZONE '{value}' is not a known IANA time zone.") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.site_timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

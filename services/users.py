@@ -1,0 +1,264 @@
+"""Users, API keys, authentication and own-password changes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.users import ApiKey, PasswordChange, Role, User, UserCreate, UserPublic
+from services import audit
+from services.errors import AlreadyExists, Conflict, Invalid, NotFound, Unauthorized
+from services.passwords import hash_password
+from services.signatures import check_password, user_public
+
+SYSTEM = "system"
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def public(user: User) -> UserPublic:
+    return user_public(user)
+
+
+async def authenticate(session: AsyncSession, key: str | None) -> User:
+    """The active user holding this unrevoked key, or 401."""
+    if not key:
+        raise Unauthorized("An API key is required: send 'Authorization: Bearer <key>'.")
+    user = (
+        await session.execute(
+            select(User)
+            .join(ApiKey, ApiKey.user_id == User.id)  # type: ignore[arg-type]
+            .where(
+                ApiKey.key_hash == key_hash(key),
+                ApiKey.revoked_at.is_(None),  # type: ignore[union-attr]
+                User.active.is_(True),  # type: ignore[attr-defined]
+            )
+        )
+    ).scalar_one_or_none()
+    if user is None:
+        raise Unauthorized("The API key is unknown, revoked, or its user is deactivated.")
+    return user
+
+
+async def get_user(session: AsyncSession, username: str) -> User:
+    user = (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"User '{username}' does not exist.", code="USER_NOT_FOUND")
+    return user
+
+
+async def list_users(
+    session: AsyncSession, *, limit: int, offset: int
+) -> tuple[Sequence[User], int]:
+    total = (await session.execute(select(func.count()).select_from(User))).scalar_one()
+    rows = (
+        await session.execute(select(User).order_by(User.username).limit(limit).offset(offset))
+    ).scalars().all()
+    return rows, total
+
+
+async def create_user(
+    session: AsyncSession, actor: str, data: UserCreate, *, temporary: bool = True
+) -> User:
+    """Create a user. A password set by someone else is temporary: it cannot sign."""
+    taken = (
+        await session.execute(select(User.id).where(User.username == data.username))
+    ).first()
+    if taken:
+        raise AlreadyExists(
+            f"Username '{data.username}' is taken (usernames are never reused, even after "
+            "deactivation)."
+        )
+    user = User(
+        username=data.username,
+        full_name=data.full_name,
+        role=data.role,
+        password_hash=await hash_password(data.password),
+        password_temporary=temporary,
+        created_at=utcnow(),
+        created_by=actor,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyExists(f"Username '{data.username}' is taken.") from exc
+    await audit.record(
+        session,
+        actor=actor,
+        action="user.create",
+        entity_type="user",
+        entity_id=user.username,
+        after=audit.snapshot(public(user)),
+    )
+    return user
+
+
+async def create_key(session: AsyncSession, actor: str, username: str) -> tuple[ApiKey, str]:
+    """Issue a 256-bit key. It is returned once; only its SHA-256 hash is kept."""
+    user = await get_user(session, username)
+    if not user.active:
+        raise Conflict(f"User '{username}' is deactivated; no key can be issued.",
+                       code="USER_INACTIVE")
+    raw = secrets.token_urlsafe(32)
+    key = ApiKey(user_id=user.id, key_hash=key_hash(raw), created_at=utcnow())  # type: ignore[arg-type]
+    session.add(key)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="key.create",
+        entity_type="key",
+        entity_id=str(key.id),
+        after=_key_snapshot(key, username),
+    )
+    return key, raw
+
+
+async def revoke_key(session: AsyncSession, actor: str, username: str, key_id: int) -> None:
+    user = await get_user(session, username)
+    key = (
+        await session.execute(
+            select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user.id)
+        )
+    ).scalar_one_or_none()
+    if key is None:
+        raise NotFound(f"User '{username}' has no key {key_id}.", code="KEY_NOT_FOUND")
+    if key.revoked_at is not None:
+        return
+    before = _key_snapshot(key, username)
+    key.revoked_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="key.revoke",
+        entity_type="key",
+        entity_id=str(key.id),
+        before=before,
+        after=_key_snapshot(key, username),
+    )
+
+
+async def deactivate(session: AsyncSession, actor: User, username: str) -> User:
+    user = await get_user(session, username)
+    if user.id == actor.id:
+        raise Conflict("You cannot deactivate your own account.", code="CANNOT_DEACTIVATE_SELF")
+    if not user.active:
+        return user
+    before = audit.snapshot(public(user))
+    user.active = False
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="user.deactivate",
+        entity_type="user",
+        entity_id=user.username,
+        before=before,
+        after=audit.snapshot(public(user)),
+    )
+    return user
+
+
+async def unlock(session: AsyncSession, actor: str, username: str) -> User:
+    user = await get_user(session, username)
+    if not user.signing_locked and user.failed_signatures == 0:
+        return user
+    before = audit.snapshot(public(user))
+    user.signing_locked = False
+    user.failed_signatures = 0
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="user.unlock",
+        entity_type="user",
+        entity_id=user.username,
+        before=before,
+        after=audit.snapshot(public(user)),
+    )
+    return user
+
+
+async def change_own_password(session: AsyncSession, user: User, change: PasswordChange) -> None:
+    """Set one's own password; it is no longer temporary and can sign from now on.
+
+    The current password is checked like a signature: wrong ones count towards the lockout, so
+    this endpoint cannot be used to guess a password that would then sign.
+    """
+    await check_password(session, user, change.current_password)
+    if change.new_password == change.current_password:
+        raise Invalid("The new password must differ from the current one.",
+                      code="PASSWORD_UNCHANGED")
+    before = audit.snapshot(public(user))
+    user.password_hash = await hash_password(change.new_password)
+    user.password_temporary = False
+    await session.flush()
+    await audit.record(
+        session,
+        actor=user.username,
+        action="user.password_change",
+        entity_type="user",
+        entity_id=user.username,
+        before=before,
+        after=audit.snapshot(public(user)),
+    )
+
+
+async def bootstrap_admin(session: AsyncSession, key: str) -> bool:
+    """Create user `admin` with `key` when no user exists yet. True when it did."""
+    if (await session.execute(select(func.count()).select_from(User))).scalar_one():
+        return False
+    admin = User(
+        username="admin",
+        full_name="Administrator",
+        role=Role.admin,
+        password_hash=None,
+        password_temporary=True,
+        created_at=utcnow(),
+        created_by=SYSTEM,
+    )
+    session.add(admin)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=SYSTEM,
+        action="user.create",
+        entity_type="user",
+        entity_id=admin.username,
+        after=audit.snapshot(public(admin)),
+        reason="Bootstrap administrator from BOOTSTRAP_ADMIN_KEY.",
+    )
+    api_key = ApiKey(user_id=admin.id, key_hash=key_hash(key), created_at=utcnow())  # type: ignore[arg-type]
+    session.add(api_key)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=SYSTEM,
+        action="key.create",
+        entity_type="key",
+        entity_id=str(api_key.id),
+        after=_key_snapshot(api_key, admin.username),
+    )
+    return True
+
+
+def _key_snapshot(key: ApiKey, username: str) -> dict[str, object]:
+    # Never the key, never its hash: the audit trail must not help anyone guess a key.
+    return {
+        "id": key.id,
+        "user": username,
+        "created_at": audit.format_at(key.created_at),
+        "revoked_at": None if key.revoked_at is None else audit.format_at(key.revoked_at),
+    }
