@@ -1,14 +1,14 @@
-"""Who may call what: every operation of the API and the roles allowed, in one place.
+"""Who may call what: every operation of the API and its roles, in one place.
 
-The table follows the role table of the HTTP contract; paths are relative to /api/v1. A route that is served but missing here
-makes `create_app` fail, so no endpoint can ship without declared roles.
+The table follows the role table of the HTTP contract; paths are relative to /api/v1. A route
+that is served but missing here makes `create_app` fail, so no endpoint ships without roles.
 """
 
 from __future__ import annotations
 
 from models.users import Role
 
-O, S, W, Q, AU, AD = (
+OP, S, W, Q, AU, AD = (
     Role.operator, Role.supervisor, Role.warehouse, Role.qa, Role.auditor, Role.admin,
 )
 ALL = frozenset(Role)
@@ -45,7 +45,7 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/units/{barcode}"): ALL,
     ("GET", "/units/{barcode}/label"): ALL,
     ("GET", "/units/{barcode}/history"): ALL,
-    ("POST", "/units/{barcode}/discard"): frozenset({O, S, W, Q}),
+    ("POST", "/units/{barcode}/discard"): frozenset({OP, S, W, Q}),
     ("POST", "/assemblies"): frozenset({W}),
     ("POST", "/batches"): frozenset({S}),
     ("GET", "/batches"): ALL,
@@ -57,7 +57,7 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/batches/{batch_number}/scans"): ALL,
     ("GET", "/batches/{batch_number}/flags"): ALL,
     ("GET", "/batches/{batch_number}/genealogy"): ALL,
-    ("POST", "/scans"): frozenset({O, S, Q}),
+    ("POST", "/scans"): frozenset({OP, S, Q}),
     ("POST", "/scans/{scan_id}/override"): frozenset({Q}),
     ("POST", "/scans/{scan_id}/reverse"): frozenset({S, Q}),
     ("GET", "/flags"): ALL,

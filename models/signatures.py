@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import StringConstraints
 from sqlmodel import SQLModel
-from typing import Annotated
 
 from models.base import Meaning
 

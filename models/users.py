@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import StringConstraints
 from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
-
 
 from models.base import Name, UtcDateTime
 

@@ -155,9 +155,7 @@ def check_raw_barcode(raw: str) -> str:
         BarcodeFormatError: naming what is wrong.
     """
     if len(raw) > MAX_BARCODE_LENGTH:
-        msg = (
-            f"Barcode has {len(raw)} characters; at most {MAX_BARCODE_LENGTH} are allowed."
-        )
+        msg = f"Barcode has {len(raw)} characters; at most {MAX_BARCODE_LENGTH} are allowed."
         raise BarcodeFormatError(msg)
     text = raw
     for ending in _LINE_ENDINGS:
@@ -363,9 +361,7 @@ def _parse_element_strings(text: str, start: int) -> list[GS1ElementString]:
             data_end = min(data_start + int(fixed.group(3)), field_end)
         else:
             data_end = field_end
-        elements.append(
-            _parse_element(ai, text[data_start:data_end], element_mode=True)
-        )
+        elements.append(_parse_element(ai, text[data_start:data_end], element_mode=True))
         position = data_end
 
 
@@ -477,7 +473,10 @@ def _check_label_text(name: str, ai: str, value: str, max_length: int) -> None:
         raise Gs1Error(msg)
     for char in value:
         if char not in _CSET82:
-            msg = f"({ai}) {name} {value!r} contains {_describe(char)}, which GS1 data cannot contain."
+            msg = (
+                f"({ai}) {name} {value!r} contains {_describe(char)}, "
+                "which GS1 data cannot contain."
+            )
             raise Gs1Error(msg)
         if char in "()":
             msg = (

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from models.base import utcnow
 from models.signatures import Signature, SignatureIn
@@ -70,12 +71,12 @@ async def check_password(session: AsyncSession, user: User, password: str) -> No
     failed, locked = (
         await session.execute(
             update(User)
-            .where(User.id == user.id)  # type: ignore[arg-type]
+            .where(col(User.id) == user.id)
             .values(
-                failed_signatures=User.failed_signatures + 1,
-                signing_locked=(User.failed_signatures + 1) >= MAX_FAILED_SIGNATURES,
+                failed_signatures=col(User.failed_signatures) + 1,
+                signing_locked=(col(User.failed_signatures) + 1) >= MAX_FAILED_SIGNATURES,
             )
-            .returning(User.failed_signatures, User.signing_locked)  # type: ignore[arg-type]
+            .returning(col(User.failed_signatures), col(User.signing_locked))
         )
     ).one()
     await session.refresh(user)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from models.base import utcnow
 from models.users import ApiKey, PasswordChange, Role, User, UserCreate, UserPublic
@@ -35,11 +36,11 @@ async def authenticate(session: AsyncSession, key: str | None) -> User:
     user = (
         await session.execute(
             select(User)
-            .join(ApiKey, ApiKey.user_id == User.id)  # type: ignore[arg-type]
+            .join(ApiKey, col(ApiKey.user_id) == col(User.id))
             .where(
-                ApiKey.key_hash == key_hash(key),
-                ApiKey.revoked_at.is_(None),  # type: ignore[union-attr]
-                User.active.is_(True),  # type: ignore[attr-defined]
+                col(ApiKey.key_hash) == key_hash(key),
+                col(ApiKey.revoked_at).is_(None),
+                col(User.active).is_(True),
             )
         )
     ).scalar_one_or_none()
@@ -50,7 +51,7 @@ async def authenticate(session: AsyncSession, key: str | None) -> User:
 
 async def get_user(session: AsyncSession, username: str) -> User:
     user = (
-        await session.execute(select(User).where(User.username == username))
+        await session.execute(select(User).where(col(User.username) == username))
     ).scalar_one_or_none()
     if user is None:
         raise NotFound(f"User '{username}' does not exist.", code="USER_NOT_FOUND")
@@ -62,7 +63,7 @@ async def list_users(
 ) -> tuple[Sequence[User], int]:
     total = (await session.execute(select(func.count()).select_from(User))).scalar_one()
     rows = (
-        await session.execute(select(User).order_by(User.username).limit(limit).offset(offset))
+        await session.execute(select(User).order_by(col(User.username)).limit(limit).offset(offset))
     ).scalars().all()
     return rows, total
 
@@ -72,7 +73,7 @@ async def create_user(
 ) -> User:
     """Create a user. A password set by someone else is temporary: it cannot sign."""
     taken = (
-        await session.execute(select(User.id).where(User.username == data.username))
+        await session.execute(select(col(User.id)).where(col(User.username) == data.username))
     ).first()
     if taken:
         raise AlreadyExists(
@@ -129,7 +130,7 @@ async def revoke_key(session: AsyncSession, actor: str, username: str, key_id: i
     user = await get_user(session, username)
     key = (
         await session.execute(
-            select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user.id)
+            select(ApiKey).where(col(ApiKey.id) == key_id, col(ApiKey.user_id) == user.id)
         )
     ).scalar_one_or_none()
     if key is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import psycopg.sql
 import pytest
 from alembic import command
 from alembic.config import Config
@@ -42,7 +43,7 @@ def _pg_conninfo(database: str | None = None) -> str:
     info = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_URL.replace("+psycopg", ""))
     if database:
         info["dbname"] = database
-    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+    return psycopg.conninfo.make_conninfo("", **info)
 
 
 def _pg_url(database: str) -> str:
@@ -55,7 +56,7 @@ def _pg_url(database: str) -> str:
 
 def _pg_exec(sql: str) -> None:
     with psycopg.connect(_pg_conninfo(), autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(psycopg.sql.SQL(sql))  # type: ignore[arg-type, unused-ignore]
 
 
 @pytest.fixture(scope="session")
@@ -135,3 +136,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
     elif "ran" in _pg_status:
         terminalreporter.write_line("Databases tested: SQLite and PostgreSQL.", green=True)
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[str]:
+    """The app served by uvicorn on this test's database; yields the base URL."""
+    from tests.served import serve
+
+    with serve(
+        {"DATABASE_URL": settings.database_url, "BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
+    ) as base:
+        yield base

@@ -56,7 +56,9 @@ class Actors:
         return actor
 
 
-def assert_problem(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, code: str | None = None
+) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status (and code)."""
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/problem+json"), response.text

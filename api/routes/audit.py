@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime
 from typing import Annotated, Literal
 
 from fastapi import Query
+from pydantic import AwareDatetime
 
 from api.deps import PagingDep, SessionDep
 from api.routes import secured_router

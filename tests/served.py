@@ -1,0 +1,64 @@
+"""Serve the real app with uvicorn in a child process, for tests that need real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
+    """Run `uvicorn api.main:app` with `env` and yield its base URL once /healthz answers."""
+    port = free_port()
+    child_env = {**os.environ, **env}
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "api.main:app",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"uvicorn exited with {process.returncode}: {stderr}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not answer /healthz within 30 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
