@@ -47,15 +47,24 @@ def utcnow() -> datetime:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def _no_control_characters(value: str) -> str:
+def no_surrogates(value: str) -> str:
+    """JSON may escape a lone UTF-16 surrogate; no database can store one."""
+    if _SURROGATE.search(value):
+        raise ValueError("contains an unpaired UTF-16 surrogate; send valid Unicode text")
+    return value
+
+
+def no_control_characters(value: str) -> str:
     match = _CONTROL.search(value)
     if match:
         raise ValueError(
-            f"contains control character U+{ord(match.group()):04X} at position {match.start()}"
+            f"contains control character U+{ord(match.group()):04X} at position "
+            f"{match.start() + 1}"
         )
-    return value
+    return no_surrogates(value)
 
 
 def _not_blank(value: str) -> str:
@@ -69,7 +78,7 @@ def bounded_text(max_length: int) -> Any:
     return Annotated[
         str,
         StringConstraints(min_length=1, max_length=max_length),
-        AfterValidator(_no_control_characters),
+        AfterValidator(no_control_characters),
         AfterValidator(_not_blank),
     ]
 

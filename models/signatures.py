@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import StringConstraints
 from sqlmodel import SQLModel
 
 from models.base import Meaning
+from models.users import AnyPassword
 
 
 class SignatureIn(SQLModel):
     """The acting user's own password and what the signature means ("Released for use")."""
 
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    password: AnyPassword
     meaning: Meaning
 
 

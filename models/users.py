@@ -6,11 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
-from models.base import Name, UtcDateTime
+from models.base import Name, UtcDateTime, no_control_characters
 
 
 class Role(StrEnum):
@@ -23,8 +23,12 @@ class Role(StrEnum):
 
 
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]
-Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
-AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Password = Annotated[
+    str, StringConstraints(min_length=12, max_length=256), AfterValidator(no_control_characters)
+]
+AnyPassword = Annotated[
+    str, StringConstraints(min_length=1, max_length=256), AfterValidator(no_control_characters)
+]
 
 
 class User(SQLModel, table=True):

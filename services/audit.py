@@ -65,6 +65,16 @@ def event_body(row: Any) -> dict[str, Any]:
     }
 
 
+async def lock_chain(session: AsyncSession) -> ChainHead:
+    """Take the chain lock for the rest of the transaction; returns the current head."""
+    head = (
+        await session.execute(
+            select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1).with_for_update()
+        )
+    ).one()
+    return ChainHead(seq=head.seq, hash=head.hash)
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -78,14 +88,11 @@ async def record(
     signature: dict[str, Any] | None = None,
 ) -> ChainHead:
     """Append one event to the chain inside the caller's transaction."""
-    head = (
-        await session.execute(
-            select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1).with_for_update()
-        )
-    ).one()
+    head = await lock_chain(session)
     at = utcnow()
-    body = {
-        "seq": head.seq + 1,
+    seq = head.seq + 1
+    body: dict[str, Any] = {
+        "seq": seq,
         "at": format_at(at),
         "actor": actor,
         "action": action,
@@ -101,9 +108,9 @@ async def record(
         insert(EVENT).values(**{**body, "at": at}, prev_hash=head.hash, hash=digest)
     )
     await session.execute(
-        update(HEAD).where(HEAD.c.id == 1).values(seq=body["seq"], hash=digest)
+        update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=digest)
     )
-    return ChainHead(seq=body["seq"], hash=digest)
+    return ChainHead(seq=seq, hash=digest)
 
 
 async def chain_head(session: AsyncSession) -> ChainHead:

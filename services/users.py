@@ -107,12 +107,18 @@ async def create_user(
 
 async def create_key(session: AsyncSession, actor: str, username: str) -> tuple[ApiKey, str]:
     """Issue a 256-bit key. It is returned once; only its SHA-256 hash is kept."""
+    raw = secrets.token_urlsafe(32)
+    return await install_key(session, actor, username, raw), raw
+
+
+async def install_key(session: AsyncSession, actor: str, username: str, raw: str) -> ApiKey:
+    """Store the hash of `raw` as a key of `username` (demo data installs known keys)."""
     user = await get_user(session, username)
     if not user.active:
         raise Conflict(f"User '{username}' is deactivated; no key can be issued.",
                        code="USER_INACTIVE")
-    raw = secrets.token_urlsafe(32)
-    key = ApiKey(user_id=user.id, key_hash=key_hash(raw), created_at=utcnow())  # type: ignore[arg-type]
+    assert user.id is not None
+    key = ApiKey(user_id=user.id, key_hash=key_hash(raw), created_at=utcnow())
     session.add(key)
     await session.flush()
     await audit.record(
@@ -123,7 +129,7 @@ async def create_key(session: AsyncSession, actor: str, username: str) -> tuple[
         entity_id=str(key.id),
         after=_key_snapshot(key, username),
     )
-    return key, raw
+    return key
 
 
 async def revoke_key(session: AsyncSession, actor: str, username: str, key_id: int) -> None:
@@ -218,7 +224,11 @@ async def change_own_password(session: AsyncSession, user: User, change: Passwor
 
 
 async def bootstrap_admin(session: AsyncSession, key: str) -> bool:
-    """Create user `admin` with `key` when no user exists yet. True when it did."""
+    """Create user `admin` with `key` when no user exists yet. True when it did.
+
+    Several workers start at once: the chain lock makes exactly one of them create it.
+    """
+    await audit.lock_chain(session)
     if (await session.execute(select(func.count()).select_from(User))).scalar_one():
         return False
     admin = User(

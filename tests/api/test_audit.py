@@ -1,0 +1,166 @@
+"""The audit trail: one event per action, a chain an auditor can rebuild, tampering found."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from tests.support import ADMIN_KEY, Actors, assert_problem
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+FIELDS = {"seq", "at", "actor", "action", "entity_type", "entity_id", "before", "after",
+          "reason", "signature", "prev_hash", "hash"}
+
+
+async def all_events(client: httpx.AsyncClient, base: str = "") -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while True:
+        r = await client.get(f"{base}/audit", params={"limit": 500, "offset": len(events)},
+                             headers=ADMIN)
+        assert r.status_code == 200, r.text
+        page = r.json()["items"]
+        if not page:
+            return events
+        events.extend(page)
+
+
+def auditor_verify(events: list[dict[str, Any]]) -> str:
+    """An auditor's own verifier, written from the contract alone: returns the head hash."""
+    prev = "0" * 64
+    for expected_seq, event in enumerate(sorted(events, key=lambda e: e["seq"]), start=1):
+        assert event["seq"] == expected_seq
+        assert event["prev_hash"] == prev
+        body = {k: v for k, v in event.items() if k not in ("hash", "prev_hash")}
+        datetime.strptime(body["at"], "%Y-%m-%dT%H:%M:%S.%fZ")  # the canonical time form
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256((prev + canonical).encode("utf-8")).hexdigest()
+        assert digest == event["hash"], event
+        prev = digest
+    return prev
+
+
+async def _some_history(client: httpx.AsyncClient) -> None:
+    r = await client.post("/users", headers=ADMIN, json={
+        "username": "ann", "full_name": "Ann Ærø-Ünïcode", "role": "qa",
+        "password": "temporary password"})
+    assert r.status_code == 201
+    key = (await client.post("/users/ann/keys", headers=ADMIN)).json()
+    await client.delete(f"/users/ann/keys/{key['id']}", headers=ADMIN)
+    await client.post("/users/ann/deactivate", headers=ADMIN)
+
+
+async def test_each_action_is_one_event_with_before_and_after(client: httpx.AsyncClient) -> None:
+    start = (await client.get("/audit/head", headers=ADMIN)).json()["seq"]
+    await _some_history(client)
+    events = [e for e in await all_events(client) if e["seq"] > start]
+    assert [e["action"] for e in events] == [
+        "user.deactivate", "key.revoke", "key.create", "user.create"]  # newest first
+    for event in events:
+        assert set(event) == FIELDS
+        assert event["actor"] == "admin"
+    create, deactivate = events[3], events[0]
+    assert create["before"] is None
+    assert create["after"]["full_name"] == "Ann Ærø-Ünïcode"
+    assert create["entity_type"] == "user" and create["entity_id"] == "ann"
+    assert deactivate["before"]["active"] is True and deactivate["after"]["active"] is False
+    revoke = events[1]
+    assert revoke["entity_type"] == "key"
+    assert revoke["before"]["revoked_at"] is None and revoke["after"]["revoked_at"]
+    dumped = json.dumps(events)
+    assert "temporary password" not in dumped and "argon2" not in dumped
+
+
+async def test_an_auditor_rebuilds_every_hash_from_the_api_alone(
+    client: httpx.AsyncClient,
+) -> None:
+    await _some_history(client)
+    events = await all_events(client)
+    head_hash = auditor_verify(events)
+    head = (await client.get("/audit/head", headers=ADMIN)).json()
+    assert head == {"seq": len(events), "hash": head_hash}
+    verify = (await client.get("/audit/verify", headers=ADMIN)).json()
+    assert verify == {"ok": True, "events": len(events), "head": head}
+
+
+async def test_audit_filters(client: httpx.AsyncClient, actors: Actors) -> None:
+    await _some_history(client)
+    r = await client.get("/audit", params={"entity_type": "key"}, headers=ADMIN)
+    assert {e["action"] for e in r.json()["items"]} == {"key.create", "key.revoke"}
+    r = await client.get("/audit", params={"action": "user.create", "entity_id": "ann"},
+                         headers=ADMIN)
+    assert r.json()["total"] == 1
+    now = datetime.now(UTC).isoformat()
+    r = await client.get("/audit", params={"since": now}, headers=ADMIN)
+    assert r.json() == {"items": [], "total": 0}
+    r = await client.get("/audit", params={"until": now, "actor": "admin"}, headers=ADMIN)
+    assert r.json()["total"] >= 4
+    assert_problem(await client.get("/audit", params={"since": "yesterday"}, headers=ADMIN),
+                   422)
+    assert_problem(await client.get("/audit", params={"since": "2026-01-01T00:00:00"},
+                                    headers=ADMIN), 422)
+    operator = await actors.get("operator")
+    assert_problem(await client.get("/audit", headers=operator.headers), 403)
+
+
+async def _tamper(app: FastAPI, *statements: str) -> None:
+    async with app.state.sessionmaker() as session:
+        for statement in statements:
+            await session.execute(text(statement))
+        await session.commit()
+
+
+@pytest.mark.parametrize(
+    ("statements", "first_bad"),
+    [
+        (["UPDATE audit_event SET reason = 'edited later' WHERE seq = 3"], 3),
+        (["UPDATE audit_event SET after = NULL WHERE seq = 2"], 2),
+        (["DELETE FROM audit_event WHERE seq = 4"], 4),
+        # Reordered: two events swap places.
+        (["UPDATE audit_event SET seq = -1 WHERE seq = 3",
+          "UPDATE audit_event SET seq = 3 WHERE seq = 4",
+          "UPDATE audit_event SET seq = 4 WHERE seq = -1"], 3),
+        # The tail cut off: the head row still remembers it.
+        (["DELETE FROM audit_event WHERE seq = (SELECT max(seq) FROM audit_event)"], 6),
+    ],
+    ids=["altered", "after-nulled", "deleted", "reordered", "truncated"],
+)
+async def test_verify_finds_tampering(
+    app: FastAPI, client: httpx.AsyncClient, statements: list[str], first_bad: int
+) -> None:
+    await _some_history(client)
+    head = (await client.get("/audit/head", headers=ADMIN)).json()
+    assert head["seq"] == 6  # the bootstrap admin and key, then four actions
+    await _tamper(app, *statements)
+    r = await client.get("/audit/verify", headers=ADMIN)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["ok"] is False and body["first_bad_seq"] == first_bad, body
+
+
+async def test_chain_stays_linear_under_concurrent_writers(served: str) -> None:
+    async with httpx.AsyncClient(base_url=f"{served}/api/v1", timeout=60) as client:
+        async def create(i: int) -> int:
+            r = await client.post("/users", headers=ADMIN, json={
+                "username": f"user{i}", "full_name": f"User {i}", "role": "operator",
+                "password": "temporary password"})
+            return r.status_code
+
+        async def key(i: int) -> int:
+            return (await client.post(f"/users/user{i % 5}/keys", headers=ADMIN)).status_code
+
+        assert await asyncio.gather(*(create(i) for i in range(12))) == [201] * 12
+        statuses = await asyncio.gather(*(key(i) for i in range(60)))
+        assert statuses == [201] * 60
+        events = await all_events(client)
+        assert len(events) == 2 + 12 + 60
+        assert sorted(e["seq"] for e in events) == list(range(1, len(events) + 1))
+        auditor_verify(events)
+        assert (await client.get("/audit/verify", headers=ADMIN)).json()["ok"] is True

@@ -1,0 +1,34 @@
+"""Health, version and documentation."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support import ADMIN_KEY, assert_problem
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:
+    r = await client.get("http://test/healthz")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok"
+
+
+async def test_version_names_schema_and_settings(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/version"), 401)
+    r = await client.get("/version", headers=ADMIN)
+    body = r.json()
+    assert body["schema_revision"] and body["site_timezone"] == "UTC"
+    assert body["version"] == "0.1.0"
+
+
+async def test_openapi_and_docs_are_public_and_list_full_paths(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("http://test/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    assert "/api/v1/users/{username}/keys" in paths and "/api/v1/audit/verify" in paths
+    r = await client.get("http://test/docs")
+    assert r.status_code == 200 and "swagger" in r.text.lower()
