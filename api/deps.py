@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.policy import allowed_roles
+from models.catalog import ComponentType
+from models.lots import Lot
+from models.units import Unit
 from models.users import User
-from services import users
+from services import catalog, lots, units, users
+from services.clock import today_in
 from services.config import Settings
 from services.errors import Forbidden, SutraceError
 
@@ -88,3 +93,31 @@ class Paging:
 
 
 PagingDep = Annotated[Paging, Depends()]
+
+
+def get_today(settings: SettingsDep) -> date:
+    """Today in SITE_TIMEZONE, from the server clock."""
+    return today_in(settings.zone)
+
+
+TodayDep = Annotated[date, Depends(get_today)]
+LotId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+async def get_lot(lot_id: LotId, session: SessionDep) -> Lot:
+    return await lots.get(session, lot_id)
+
+
+async def get_unit(barcode: Annotated[str, Path(max_length=64)], session: SessionDep) -> Unit:
+    return await units.get(session, barcode)
+
+
+async def get_component_type(
+    code: Annotated[str, Path(max_length=64)], session: SessionDep
+) -> ComponentType:
+    return await catalog.get(session, code)
+
+
+LotDep = Annotated[Lot, Depends(get_lot)]
+UnitDep = Annotated[Unit, Depends(get_unit)]
+ComponentTypeDep = Annotated[ComponentType, Depends(get_component_type)]

@@ -61,9 +61,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in exc.errors()
     ]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    return problem(
-        422, "VALIDATION_ERROR", f"The request is not valid: {summary}.", errors=errors
-    )
+    return problem(422, "VALIDATION_ERROR", f"The request is not valid: {summary}.", errors=errors)
 
 
 async def _authorisation_refusal(request: Request) -> JSONResponse | None:

@@ -12,7 +12,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import errors
 from api.middleware import GuardMiddleware
 from api.policy import API_PREFIX, allowed_roles
-from api.routes import audit, me, service, users
+from api.routes import (
+    audit,
+    component_types,
+    lots,
+    me,
+    recalls,
+    service,
+    units,
+    users,
+)
 from services import users as user_service
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
@@ -57,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.include_router(service.public_router)
-    for module in (service, me, users, audit):
+    for module in (service, me, users, component_types, lots, recalls, units, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     _check_every_route_has_roles(app)
     return app

@@ -35,9 +35,9 @@ class GuardMiddleware:
             scope.get("query_string", b"").decode("latin-1")
         )
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
-            await problem(
-                400, "INVALID_URL", "The URL contains control characters; remove them."
-            )(scope, receive, send)
+            await problem(400, "INVALID_URL", "The URL contains control characters; remove them.")(
+                scope, receive, send
+            )
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length":

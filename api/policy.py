@@ -9,7 +9,12 @@ from __future__ import annotations
 from models.users import Role
 
 OP, S, W, Q, AU, AD = (
-    Role.operator, Role.supervisor, Role.warehouse, Role.qa, Role.auditor, Role.admin,
+    Role.operator,
+    Role.supervisor,
+    Role.warehouse,
+    Role.qa,
+    Role.auditor,
+    Role.admin,
 )
 ALL = frozenset(Role)
 AUDIT_READERS = frozenset({Q, AU, AD})

@@ -13,7 +13,15 @@ from models.base import UtcDateTime
 GENESIS_HASH = "0" * 64
 
 ENTITY_TYPES = (
-    "user", "key", "component_type", "lot", "unit", "batch", "scan", "flag", "recall",
+    "user",
+    "key",
+    "component_type",
+    "lot",
+    "unit",
+    "batch",
+    "scan",
+    "flag",
+    "recall",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 from sqlalchemy import DateTime, Dialect
@@ -61,8 +61,7 @@ def no_control_characters(value: str) -> str:
     match = _CONTROL.search(value)
     if match:
         raise ValueError(
-            f"contains control character U+{ord(match.group()):04X} at position "
-            f"{match.start() + 1}"
+            f"contains control character U+{ord(match.group()):04X} at position {match.start() + 1}"
         )
     return no_surrogates(value)
 
@@ -73,21 +72,19 @@ def _not_blank(value: str) -> str:
     return value
 
 
-def bounded_text(max_length: int) -> Any:
-    """A single-line text of at most `max_length` characters without control characters."""
-    return Annotated[
-        str,
-        StringConstraints(min_length=1, max_length=max_length),
-        AfterValidator(no_control_characters),
-        AfterValidator(_not_blank),
-    ]
+def _single_line_text(value: str) -> str:
+    return _not_blank(no_control_characters(value))
 
+
+Text = AfterValidator(_single_line_text)
+"""A single line of text without control characters: bound each use with StringConstraints."""
 
 Code = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"),
 ]
-ShortText = bounded_text(100)
-Name = bounded_text(200)
-Reason = bounded_text(2000)
-Meaning = bounded_text(200)
+Text20 = Annotated[str, StringConstraints(min_length=1, max_length=20), Text]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100), Text]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), Text]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000), Text]
+Meaning = Annotated[str, StringConstraints(min_length=1, max_length=200), Text]

@@ -107,9 +107,7 @@ async def record(
     await session.execute(
         insert(EVENT).values(**{**body, "at": at}, prev_hash=head.hash, hash=digest)
     )
-    await session.execute(
-        update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=digest)
-    )
+    await session.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=digest))
     return ChainHead(seq=seq, hash=digest)
 
 
@@ -195,9 +193,7 @@ async def verify(session: AsyncSession) -> VerifyResult:
             f"The chain ends at event {count} but its head row says {head.seq}.",
         )
     unsequenced = (
-        await session.execute(
-            select(func.count()).select_from(EVENT).where(EVENT.c.seq.is_(None))
-        )
+        await session.execute(select(func.count()).select_from(EVENT).where(EVENT.c.seq.is_(None)))
     ).scalar_one()
     if unsequenced:
         return _bad(count + 1, f"{unsequenced} events carry no sequence number.")

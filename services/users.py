@@ -63,8 +63,14 @@ async def list_users(
 ) -> tuple[Sequence[User], int]:
     total = (await session.execute(select(func.count()).select_from(User))).scalar_one()
     rows = (
-        await session.execute(select(User).order_by(col(User.username)).limit(limit).offset(offset))
-    ).scalars().all()
+        (
+            await session.execute(
+                select(User).order_by(col(User.username)).limit(limit).offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return rows, total
 
 
@@ -115,8 +121,9 @@ async def install_key(session: AsyncSession, actor: str, username: str, raw: str
     """Store the hash of `raw` as a key of `username` (demo data installs known keys)."""
     user = await get_user(session, username)
     if not user.active:
-        raise Conflict(f"User '{username}' is deactivated; no key can be issued.",
-                       code="USER_INACTIVE")
+        raise Conflict(
+            f"User '{username}' is deactivated; no key can be issued.", code="USER_INACTIVE"
+        )
     assert user.id is not None
     key = ApiKey(user_id=user.id, key_hash=key_hash(raw), created_at=utcnow())
     session.add(key)
@@ -206,8 +213,9 @@ async def change_own_password(session: AsyncSession, user: User, change: Passwor
     """
     await check_password(session, user, change.current_password)
     if change.new_password == change.current_password:
-        raise Invalid("The new password must differ from the current one.",
-                      code="PASSWORD_UNCHANGED")
+        raise Invalid(
+            "The new password must differ from the current one.", code="PASSWORD_UNCHANGED"
+        )
     before = audit.snapshot(public(user))
     user.password_hash = await hash_password(change.new_password)
     user.password_temporary = False

@@ -143,7 +143,5 @@ def served(settings: Settings) -> Iterator[str]:
     """The app served by uvicorn on this test's database; yields the base URL."""
     from tests.served import serve
 
-    with serve(
-        {"DATABASE_URL": settings.database_url, "BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
-    ) as base:
+    with serve({"DATABASE_URL": settings.database_url, "BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}) as base:
         yield base

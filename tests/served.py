@@ -30,9 +30,18 @@ def serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
     child_env = {**os.environ, **env}
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "api.main:app",
-            "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
         ],
         cwd=ROOT,
         env=child_env,

@@ -46,7 +46,9 @@ class Actors:
             return self._made[username]
         async with self.app.state.sessionmaker() as session, session.begin():
             data = UserCreate(
-                username=username, full_name=f"Test {username.title()}", role=role,
+                username=username,
+                full_name=f"Test {username.title()}",
+                role=role,
                 password=PASSWORD,
             )
             await users.create_user(session, "admin", data, temporary=False)

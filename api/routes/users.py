@@ -29,9 +29,7 @@ async def list_users(session: SessionDep, paging: PagingDep) -> Page[UserPublic]
 
 
 @router.post("/users/{username}/keys", status_code=201, response_model=KeyCreated)
-async def create_key(
-    username: UsernamePath, actor: CurrentUser, session: SessionDep
-) -> KeyCreated:
+async def create_key(username: UsernamePath, actor: CurrentUser, session: SessionDep) -> KeyCreated:
     """Issue a key. It is shown once: store it now."""
     key, raw = await users.create_key(session, actor.username, username)
     assert key.id is not None

@@ -16,15 +16,28 @@ from sqlalchemy import text
 from tests.support import ADMIN_KEY, Actors, assert_problem
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-FIELDS = {"seq", "at", "actor", "action", "entity_type", "entity_id", "before", "after",
-          "reason", "signature", "prev_hash", "hash"}
+FIELDS = {
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "before",
+    "after",
+    "reason",
+    "signature",
+    "prev_hash",
+    "hash",
+}
 
 
 async def all_events(client: httpx.AsyncClient, base: str = "") -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     while True:
-        r = await client.get(f"{base}/audit", params={"limit": 500, "offset": len(events)},
-                             headers=ADMIN)
+        r = await client.get(
+            f"{base}/audit", params={"limit": 500, "offset": len(events)}, headers=ADMIN
+        )
         assert r.status_code == 200, r.text
         page = r.json()["items"]
         if not page:
@@ -48,9 +61,16 @@ def auditor_verify(events: list[dict[str, Any]]) -> str:
 
 
 async def _some_history(client: httpx.AsyncClient) -> None:
-    r = await client.post("/users", headers=ADMIN, json={
-        "username": "ann", "full_name": "Ann Ærø-Ünïcode", "role": "qa",
-        "password": "temporary password"})
+    r = await client.post(
+        "/users",
+        headers=ADMIN,
+        json={
+            "username": "ann",
+            "full_name": "Ann Ærø-Ünïcode",
+            "role": "qa",
+            "password": "temporary password",
+        },
+    )
     assert r.status_code == 201
     key = (await client.post("/users/ann/keys", headers=ADMIN)).json()
     await client.delete(f"/users/ann/keys/{key['id']}", headers=ADMIN)
@@ -62,7 +82,11 @@ async def test_each_action_is_one_event_with_before_and_after(client: httpx.Asyn
     await _some_history(client)
     events = [e for e in await all_events(client) if e["seq"] > start]
     assert [e["action"] for e in events] == [
-        "user.deactivate", "key.revoke", "key.create", "user.create"]  # newest first
+        "user.deactivate",
+        "key.revoke",
+        "key.create",
+        "user.create",
+    ]  # newest first
     for event in events:
         assert set(event) == FIELDS
         assert event["actor"] == "admin"
@@ -94,18 +118,19 @@ async def test_audit_filters(client: httpx.AsyncClient, actors: Actors) -> None:
     await _some_history(client)
     r = await client.get("/audit", params={"entity_type": "key"}, headers=ADMIN)
     assert {e["action"] for e in r.json()["items"]} == {"key.create", "key.revoke"}
-    r = await client.get("/audit", params={"action": "user.create", "entity_id": "ann"},
-                         headers=ADMIN)
+    r = await client.get(
+        "/audit", params={"action": "user.create", "entity_id": "ann"}, headers=ADMIN
+    )
     assert r.json()["total"] == 1
     now = datetime.now(UTC).isoformat()
     r = await client.get("/audit", params={"since": now}, headers=ADMIN)
     assert r.json() == {"items": [], "total": 0}
     r = await client.get("/audit", params={"until": now, "actor": "admin"}, headers=ADMIN)
     assert r.json()["total"] >= 4
-    assert_problem(await client.get("/audit", params={"since": "yesterday"}, headers=ADMIN),
-                   422)
-    assert_problem(await client.get("/audit", params={"since": "2026-01-01T00:00:00"},
-                                    headers=ADMIN), 422)
+    assert_problem(await client.get("/audit", params={"since": "yesterday"}, headers=ADMIN), 422)
+    assert_problem(
+        await client.get("/audit", params={"since": "2026-01-01T00:00:00"}, headers=ADMIN), 422
+    )
     operator = await actors.get("operator")
     assert_problem(await client.get("/audit", headers=operator.headers), 403)
 
@@ -124,9 +149,14 @@ async def _tamper(app: FastAPI, *statements: str) -> None:
         (["UPDATE audit_event SET after = NULL WHERE seq = 2"], 2),
         (["DELETE FROM audit_event WHERE seq = 4"], 4),
         # Reordered: two events swap places.
-        (["UPDATE audit_event SET seq = -1 WHERE seq = 3",
-          "UPDATE audit_event SET seq = 3 WHERE seq = 4",
-          "UPDATE audit_event SET seq = 4 WHERE seq = -1"], 3),
+        (
+            [
+                "UPDATE audit_event SET seq = -1 WHERE seq = 3",
+                "UPDATE audit_event SET seq = 3 WHERE seq = 4",
+                "UPDATE audit_event SET seq = 4 WHERE seq = -1",
+            ],
+            3,
+        ),
         # The tail cut off: the head row still remembers it.
         (["DELETE FROM audit_event WHERE seq = (SELECT max(seq) FROM audit_event)"], 6),
     ],
@@ -147,10 +177,18 @@ async def test_verify_finds_tampering(
 
 async def test_chain_stays_linear_under_concurrent_writers(served: str) -> None:
     async with httpx.AsyncClient(base_url=f"{served}/api/v1", timeout=60) as client:
+
         async def create(i: int) -> int:
-            r = await client.post("/users", headers=ADMIN, json={
-                "username": f"user{i}", "full_name": f"User {i}", "role": "operator",
-                "password": "temporary password"})
+            r = await client.post(
+                "/users",
+                headers=ADMIN,
+                json={
+                    "username": f"user{i}",
+                    "full_name": f"User {i}",
+                    "role": "operator",
+                    "password": "temporary password",
+                },
+            )
             return r.status_code
 
         async def key(i: int) -> int:

@@ -11,8 +11,12 @@ from tests.support import ADMIN_KEY, assert_problem
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 JSON = {**ADMIN, "Content-Type": "application/json"}
-GOOD = {"username": "ok.user", "full_name": "Ok User", "role": "operator",
-        "password": "long enough password"}
+GOOD = {
+    "username": "ok.user",
+    "full_name": "Ok User",
+    "role": "operator",
+    "password": "long enough password",
+}
 
 
 async def _state(client: httpx.AsyncClient) -> tuple[int, int]:
@@ -33,13 +37,22 @@ async def test_router_404_and_405_are_problems(client: httpx.AsyncClient) -> Non
     [
         (b'{"username": "x", ', 422, "VALIDATION_ERROR"),  # malformed JSON
         (b"[1, 2, 3]", 422, "VALIDATION_ERROR"),  # wrong shape
-        (b'{"username": 5, "full_name": [], "role": true, "password": null}', 422,
-         "VALIDATION_ERROR"),  # wrong types
-        (b'{"username": "a", "full_name": "A", "role": "qa", "password": "x\\u0000yyyyyyyyyyy"}',
-         422, "VALIDATION_ERROR"),  # NUL byte, even in a password
+        (
+            b'{"username": 5, "full_name": [], "role": true, "password": null}',
+            422,
+            "VALIDATION_ERROR",
+        ),  # wrong types
+        (
+            b'{"username": "a", "full_name": "A", "role": "qa", "password": "x\\u0000yyyyyyyyyyy"}',
+            422,
+            "VALIDATION_ERROR",
+        ),  # NUL byte, even in a password
         (b"\xff\xfe{\x00}", 400, "MALFORMED_BODY"),  # not UTF-8
-        (b'{"username": "b", "full_name": "\\ud800", "role": "qa", "password": "yyyyyyyyyyyyy"}',
-         422, "VALIDATION_ERROR"),  # lone surrogate
+        (
+            b'{"username": "b", "full_name": "\\ud800", "role": "qa", "password": "yyyyyyyyyyyyy"}',
+            422,
+            "VALIDATION_ERROR",
+        ),  # lone surrogate
         (b"", 422, "VALIDATION_ERROR"),  # no body
     ],
 )
@@ -53,9 +66,7 @@ async def test_malformed_bodies(
 
 
 async def test_validation_lists_each_field(client: httpx.AsyncClient) -> None:
-    r = await client.post(
-        "/users", json={"username": "UPPER", "role": "nobody"}, headers=ADMIN
-    )
+    r = await client.post("/users", json={"username": "UPPER", "role": "nobody"}, headers=ADMIN)
     body = assert_problem(r, 422, "VALIDATION_ERROR")
     fields = {e["field"] for e in body["errors"]}
     assert fields == {"username", "role", "full_name", "password"}
@@ -75,8 +86,7 @@ async def test_over_long_and_control_characters(client: httpx.AsyncClient, field
 async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:
     before = await _state(client)
     big = b'{"username": "' + b"x" * (1024 * 1024) + b'"}'
-    assert_problem(await client.post("/users", content=big, headers=JSON), 413,
-                   "BODY_TOO_LARGE")
+    assert_problem(await client.post("/users", content=big, headers=JSON), 413, "BODY_TOO_LARGE")
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
@@ -90,8 +100,9 @@ async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:
 
 async def test_paging_bounds(client: httpx.AsyncClient) -> None:
     for params in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "many"}):
-        assert_problem(await client.get("/users", params=params, headers=ADMIN), 422,
-                       "VALIDATION_ERROR")
+        assert_problem(
+            await client.get("/users", params=params, headers=ADMIN), 422, "VALIDATION_ERROR"
+        )
     r = await client.get("/users", params={"limit": 500, "offset": 10}, headers=ADMIN)
     assert r.status_code == 200 and r.json() == {"items": [], "total": 1}
 

@@ -42,8 +42,7 @@ async def test_every_operation_allows_exactly_its_declared_roles(
             body: dict[str, object] | None = {} if method == "POST" else None
             response = await client.request(method, url, headers=headers, json=body)
             refused = (
-                response.status_code == 403
-                and response.json().get("code") == "ROLE_NOT_ALLOWED"
+                response.status_code == 403 and response.json().get("code") == "ROLE_NOT_ALLOWED"
             )
             assert refused == (role not in allowed), (method, path, role, response.text)
             assert response.status_code < 500, (method, path, role, response.text)

@@ -105,8 +105,9 @@ async def test_deactivation_stops_keys_and_the_username_is_never_reused(
     r = await client.post("/users", json=NEW_USER, headers=ADMIN)
     assert_problem(r, 409, "ALREADY_EXISTS")
     assert_problem(await client.post("/users/j.doe/keys", headers=ADMIN), 409, "USER_INACTIVE")
-    assert_problem(await client.post("/users/admin/deactivate", headers=ADMIN), 409,
-                   "CANNOT_DEACTIVATE_SELF")
+    assert_problem(
+        await client.post("/users/admin/deactivate", headers=ADMIN), 409, "CANNOT_DEACTIVATE_SELF"
+    )
     assert_problem(await client.post("/users/nobody/deactivate", headers=ADMIN), 404)
 
 
@@ -155,8 +156,9 @@ async def test_five_wrong_passwords_lock_signing_until_admin_unlocks(
     r = await client.post("/me/password", json=right, headers=qa.headers)
     assert_problem(r, 403, "SIGNING_LOCKED")
     # Each failure was recorded, even though each request was refused.
-    r = await client.get("/audit", params={"entity_id": qa.username, "entity_type": "user"},
-                         headers=ADMIN)
+    r = await client.get(
+        "/audit", params={"entity_id": qa.username, "entity_type": "user"}, headers=ADMIN
+    )
     actions = [e["action"] for e in r.json()["items"]]
     assert actions.count("signature.fail") == 4
     assert actions.count("signature.lockout") == 1

@@ -1,0 +1,147 @@
+"""Lots: receipts, reading, QA status, corrections, write-offs, reconciliation, labels, units."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Response
+
+from api.deps import CurrentUser, LotDep, PagingDep, SessionDep, TodayDep
+from api.routes import secured_router
+from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
+from models.catalog import ComponentType
+from models.common import Page
+from models.lots import (
+    LotAdjust,
+    LotCorrection,
+    LotCreate,
+    LotCreated,
+    LotPublic,
+    LotStatus,
+    LotStatusChange,
+    LotStatusChanged,
+    ReceiptScan,
+    Reconciliation,
+)
+from models.units import UnitList, UnitsCreate
+from services import labels, lots, receiving, units
+
+router = secured_router("lots")
+Filter = Annotated[str | None, Query(max_length=64)]
+
+
+@router.post("/lots", status_code=201, response_model=LotCreated)
+async def receive_lot(
+    data: LotCreate, actor: CurrentUser, session: SessionDep, today: TodayDep
+) -> LotCreated:
+    """Receive a supplier lot: a new lot with its own code, quarantined, with warnings."""
+    lot, warnings = await receiving.receive(session, actor, data, today)
+    return LotCreated(**(await lots.public(session, lot)).model_dump(), warnings=warnings)
+
+
+@router.post("/receipts/scan", status_code=201, response_model=LotCreated)
+async def receive_by_scan(
+    data: ReceiptScan, actor: CurrentUser, session: SessionDep, today: TodayDep
+) -> LotCreated:
+    """Receive from the raw string of the supplier's GS1 label: (01) GTIN, (10) lot, (17)
+    expiry, (11) production date; (21) on a serial type also registers that unit."""
+    lot, warnings = await receiving.receive_scan(session, actor, data, today)
+    return LotCreated(**(await lots.public(session, lot)).model_dump(), warnings=warnings)
+
+
+@router.get("/lots", response_model=Page[LotPublic])
+async def list_lots(
+    session: SessionDep,
+    paging: PagingDep,
+    today: TodayDep,
+    status: LotStatus | None = None,
+    component_type: Filter = None,
+    supplier_lot: Filter = None,
+    expiring_within_days: Annotated[int | None, Query(ge=0, le=36500)] = None,
+) -> Page[LotPublic]:
+    """Lots, soonest expiry first (FEFO)."""
+    rows, total = await lots.list_lots(
+        session,
+        status=status,
+        component_type=component_type,
+        supplier_lot=supplier_lot,
+        expiring_within_days=expiring_within_days,
+        today=today,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page(items=[await lots.public(session, lot) for lot in rows], total=total)
+
+
+@router.get("/lots/{lot_id}", response_model=LotPublic)
+async def get_lot(lot: LotDep, session: SessionDep) -> LotPublic:
+    return await lots.public(session, lot)
+
+
+@router.get("/lots/{lot_id}/reconciliation", response_model=Reconciliation)
+async def reconcile(lot: LotDep, session: SessionDep) -> Reconciliation:
+    """received = consumed + discarded + on_hand, each counted from its own records."""
+    return await lots.reconciliation(session, lot)
+
+
+@router.post("/lots/{lot_id}/status", response_model=LotStatusChanged)
+async def change_status(
+    lot: LotDep,
+    change: LotStatusChange,
+    actor: CurrentUser,
+    session: SessionDep,
+    today: TodayDep,
+) -> LotStatusChanged:
+    """QA, signed: quarantined -> released | rejected | recalled; released -> quarantined |
+    rejected | recalled; rejected -> recalled. Release records the incoming inspection."""
+    changed, flags = await lots.change_status(session, actor, lot.id or 0, change, today)
+    return LotStatusChanged(
+        **(await lots.public(session, changed)).model_dump(), flags_raised=flags
+    )
+
+
+@router.post("/lots/{lot_id}/correct", response_model=LotPublic)
+async def correct_lot(
+    lot: LotDep, body: LotCorrection, actor: CurrentUser, session: SessionDep
+) -> LotPublic:
+    """Signed correction of receipt data; the warehouse only while the lot is quarantined."""
+    corrected = await lots.correct(
+        session, actor, lot.id or 0, body.changes, body.reason, body.signature
+    )
+    return await lots.public(session, corrected)
+
+
+@router.post("/lots/{lot_id}/adjust", response_model=LotPublic)
+async def adjust_lot(
+    lot: LotDep, body: LotAdjust, actor: CurrentUser, session: SessionDep
+) -> LotPublic:
+    """Signed write-off from a lot-tracked lot; counted as discarded in reconciliation."""
+    return await lots.public(session, await lots.adjust(session, actor, lot.id or 0, body))
+
+
+@router.post("/lots/{lot_id}/units", status_code=201, response_model=UnitList)
+async def register_units(
+    lot: LotDep, data: UnitsCreate, actor: CurrentUser, session: SessionDep, today: TodayDep
+) -> UnitList:
+    """Register units of a serial-tracked lot by count or by the supplier's serials."""
+    created = await units.register(session, actor, lot, data)
+    component_type = await session.get_one(ComponentType, lot.component_type_id)
+    return UnitList(
+        items=[await units.view(session, u, lot, today, type_=component_type) for u in created]
+    )
+
+
+@router.get("/lots/{lot_id}/label", response_class=Response, responses=LABEL_RESPONSES)
+async def lot_label(lot: LotDep, session: SessionDep, format: LabelFormat = "svg") -> Response:
+    """GS1-128 (01)(17)(10)(91) for a type with a GTIN, else Code 128 of the lot code."""
+    component_type = await session.get_one(ComponentType, lot.component_type_id)
+    return label_response(
+        lambda: labels.lot_label(
+            lot_code=lot.code,
+            gtin=component_type.gtin,
+            expiry=lot.expiry_date,
+            supplier_lot=lot.supplier_lot,
+            type_name=component_type.name,
+            fmt=format,
+        )
+    )

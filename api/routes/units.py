@@ -1,0 +1,52 @@
+"""Units: view, label, history, discard."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from api.deps import CurrentUser, SessionDep, TodayDep, UnitDep
+from api.routes import secured_router
+from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
+from models.catalog import ComponentType
+from models.units import UnitDiscard, UnitEvent, UnitPublic
+from services import labels, lots, units
+
+router = secured_router("units")
+
+
+@router.get("/units/{barcode}", response_model=UnitPublic)
+async def get_unit(unit: UnitDep, session: SessionDep, today: TodayDep) -> UnitPublic:
+    """The unit, whether it is usable now, and every code that would block its use."""
+    return await units.view(session, unit, await lots.get(session, unit.lot_id), today)
+
+
+@router.get("/units/{barcode}/label", response_class=Response, responses=LABEL_RESPONSES)
+async def unit_label(unit: UnitDep, session: SessionDep, format: LabelFormat = "svg") -> Response:
+    """Code 128 of the unit barcode, with type, lot, serial and expiry in text."""
+    lot = await lots.get(session, unit.lot_id)
+    component_type = await session.get_one(ComponentType, lot.component_type_id)
+    return label_response(
+        lambda: labels.unit_label(
+            barcode=unit.barcode,
+            type_name=component_type.name,
+            lot_code=lot.code,
+            expiry=lot.expiry_date,
+            serial=unit.serial,
+            fmt=format,
+        )
+    )
+
+
+@router.get("/units/{barcode}/history", response_model=list[UnitEvent])
+async def unit_history(unit: UnitDep, session: SessionDep) -> list[UnitEvent]:
+    """Every event of the unit, oldest first, with actor and reason."""
+    return await units.history(session, unit)
+
+
+@router.post("/units/{barcode}/discard", response_model=UnitPublic)
+async def discard_unit(
+    unit: UnitDep, body: UnitDiscard, actor: CurrentUser, session: SessionDep, today: TodayDep
+) -> UnitPublic:
+    """Discard an available unit with a coded reason."""
+    discarded = await units.discard(session, actor, unit.barcode, body)
+    return await units.view(session, discarded, await lots.get(session, unit.lot_id), today)

@@ -1,0 +1,98 @@
+"""Units: one physical serial-tracked item (a bag, a kit), with a barcode the service assigns."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field as PydanticField
+from pydantic import model_validator
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import Reason, Text20, UtcDateTime
+
+Serial = Text20
+
+
+class UnitStatus(StrEnum):
+    available = "available"
+    consumed = "consumed"
+    discarded = "discarded"
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "unit"
+    __table_args__ = (
+        CheckConstraint("status IN ('available', 'consumed', 'discarded')", name="status"),
+        UniqueConstraint("component_type_id", "serial"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    barcode: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    serial: str | None = Field(default=None, sa_column=Column(String(20)))
+    lot_id: int = Field(sa_column=Column(Integer, ForeignKey("lot.id"), nullable=False, index=True))
+    component_type_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("component_type.id"), nullable=False)
+    )
+    status: str = Field(sa_column=Column(String(12), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    created_by: str = Field(sa_column=Column(String(64), nullable=False))
+    discarded_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    discard_reason_code: str | None = Field(default=None, sa_column=Column(String(16)))
+    discard_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+MAX_UNITS_PER_CALL = 100_000
+
+
+class UnitsCreate(SQLModel):
+    """Either a count of new units or the supplier's serials, one unit each."""
+
+    count: Annotated[int, PydanticField(ge=1, le=MAX_UNITS_PER_CALL)] | None = None
+    serials: (
+        Annotated[list[Serial], PydanticField(min_length=1, max_length=MAX_UNITS_PER_CALL)] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> UnitsCreate:
+        if (self.count is None) == (self.serials is None):
+            raise ValueError("give either 'count' or 'serials', not both and not neither")
+        if self.serials is not None and len(set(self.serials)) != len(self.serials):
+            counts = Counter(self.serials)
+            dupes = sorted(s for s, n in counts.items() if n > 1)
+            raise ValueError(f"serials repeat within the request: {', '.join(dupes[:10])}")
+        return self
+
+
+class UnitPublic(SQLModel):
+    id: int
+    barcode: str
+    serial: str | None
+    lot: int
+    lot_code: str
+    component_type: str
+    status: UnitStatus
+    expiry_date: date | None
+    usable: bool
+    blocking: list[str]
+
+
+class UnitList(SQLModel):
+    items: list[UnitPublic]
+
+
+class UnitDiscard(SQLModel):
+    reason_code: Literal["damaged", "dropped", "expired", "other"]
+    reason: Reason
+
+
+class UnitEvent(SQLModel):
+    at: datetime
+    event: str
+    actor: str | None
+    detail: str
+    reason: str | None = None
+    data: dict[str, object] | None = None

@@ -1,0 +1,336 @@
+"""Lots after receipt: reading, the QA status machine, signed corrections and write-offs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.base import utcnow
+from models.catalog import ComponentType
+from models.lots import (
+    TRANSITIONS,
+    Lot,
+    LotAdjust,
+    LotAdjustment,
+    LotChanges,
+    LotPublic,
+    LotStatus,
+    LotStatusChange,
+    Recall,
+    Reconciliation,
+)
+from models.units import Unit
+from models.users import Role, User
+from services import audit, catalog
+from services.errors import Conflict, Forbidden, Invalid, NotFound
+from services.signatures import sign
+
+
+async def refuse_recalled(
+    session: AsyncSession, component_type: ComponentType, supplier_lot: str
+) -> None:
+    """A supplier lot under a recall is never received again."""
+    recall = (
+        await session.execute(
+            select(Recall).where(
+                col(Recall.component_type_id) == component_type.id,
+                col(Recall.supplier_lot) == supplier_lot,
+            )
+        )
+    ).scalar_one_or_none()
+    if recall is not None:
+        raise Conflict(
+            f"Supplier lot '{supplier_lot}' of '{component_type.code}' is under recall "
+            f"{recall.notice_ref} (recall {recall.id}); it cannot be received or used.",
+            code="SUPPLIER_LOT_RECALLED",
+            recall=recall.id,
+        )
+
+
+async def public(session: AsyncSession, lot: Lot) -> LotPublic:
+    return LotPublic.model_validate(
+        {
+            **lot.model_dump(),
+            "component_type": await catalog.code_of(session, lot.component_type_id),
+            "source_batch": None,
+        }
+    )
+
+
+async def snapshot(session: AsyncSession, lot: Lot) -> dict[str, Any] | None:
+    return audit.snapshot(await public(session, lot))
+
+
+async def get(session: AsyncSession, lot_id: int, *, for_update: bool = False) -> Lot:
+    query = select(Lot).where(col(Lot.id) == lot_id)
+    if for_update:
+        query = query.with_for_update()
+    lot = (await session.execute(query)).scalar_one_or_none()
+    if lot is None:
+        raise NotFound(f"Lot {lot_id} does not exist.", code="LOT_NOT_FOUND")
+    return lot
+
+
+async def list_lots(
+    session: AsyncSession,
+    *,
+    status: LotStatus | None,
+    component_type: str | None,
+    supplier_lot: str | None,
+    expiring_within_days: int | None,
+    today: date,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Lot], int]:
+    """Lots matching every filter, soonest expiry first (first expired, first out)."""
+    conditions: list[Any] = []
+    if status is not None:
+        conditions.append(col(Lot.status) == status)
+    if component_type is not None:
+        conditions.append(
+            col(Lot.component_type_id).in_(
+                select(col(ComponentType.id)).where(col(ComponentType.code) == component_type)
+            )
+        )
+    if supplier_lot is not None:
+        conditions.append(col(Lot.supplier_lot) == supplier_lot)
+    if expiring_within_days is not None:
+        conditions.append(
+            col(Lot.expiry_date).between(today, today + timedelta(days=expiring_within_days))
+        )
+    total = (
+        await session.execute(select(func.count()).select_from(Lot).where(*conditions))
+    ).scalar_one()
+    rows = (
+        (
+            await session.execute(
+                select(Lot)
+                .where(*conditions)
+                .order_by(
+                    col(Lot.expiry_date).is_(None),
+                    col(Lot.expiry_date),
+                    col(Lot.received_at),
+                    col(Lot.id),
+                )
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return rows, total
+
+
+async def change_status(
+    session: AsyncSession, actor: User, lot_id: int, change: LotStatusChange, today: date
+) -> tuple[Lot, list[dict[str, Any]]]:
+    """QA moves a lot through the status table with a signature; release records inspection."""
+    lot = await get(session, lot_id, for_update=True)
+    signer = await sign(session, actor, change.signature)
+    current = LotStatus(lot.status)
+    if change.status not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none: it is final"
+        raise Conflict(
+            f"Lot '{lot.code}' is {current}; it cannot become {change.status} "
+            f"(allowed: {allowed}).",
+            code="ILLEGAL_TRANSITION",
+        )
+    if change.status == LotStatus.released:
+        _check_release(lot, change, today)
+    before = await snapshot(session, lot)
+    lot.status = change.status
+    lot.release = None
+    after = await snapshot(session, lot)
+    seal = signer.seal(after)
+    if change.status == LotStatus.released:
+        assert change.inspection is not None
+        lot.release = {"signature": seal, "inspection": change.inspection.model_dump()}
+        after = await snapshot(session, lot)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="lot.status",
+        entity_type="lot",
+        entity_id=lot.id or 0,
+        before=before,
+        after=after,
+        reason=change.reason,
+        signature=seal,
+    )
+    return lot, []
+
+
+def _check_release(lot: Lot, change: LotStatusChange, today: date) -> None:
+    if lot.coa_ref is None:
+        raise Invalid(
+            f"Lot '{lot.code}' has no certificate of analysis (coa_ref); correct the lot "
+            "with its CoA reference before release.",
+            code="COA_REQUIRED",
+        )
+    inspection = change.inspection
+    failed = (
+        ["inspection"]
+        if inspection is None
+        else [name for name, ok in inspection.model_dump().items() if not ok]
+    )
+    if failed:
+        raise Invalid(
+            f"Release of lot '{lot.code}' needs the incoming inspection with coa_reviewed, "
+            f"packaging_intact and label_correct all true; not met: {', '.join(failed)}.",
+            code="INSPECTION_INCOMPLETE",
+            errors=[
+                {"field": f"inspection.{n}".removesuffix(".inspection"), "message": "must be true"}
+                for n in failed
+            ],
+        )
+    if lot.expiry_date is not None and today > lot.expiry_date:
+        raise Conflict(
+            f"Lot '{lot.code}' expired on {lot.expiry_date.isoformat()}; an expired lot "
+            "cannot be released.",
+            code="LOT_EXPIRED",
+        )
+
+
+async def correct(
+    session: AsyncSession,
+    actor: User,
+    lot_id: int,
+    changes: LotChanges,
+    reason: str,
+    signature: Any,
+) -> Lot:
+    """A signed correction of receipt data; warehouse only while the lot is quarantined."""
+    lot = await get(session, lot_id, for_update=True)
+    given: dict[str, Any] = {name: getattr(changes, name) for name in changes.model_fields_set}
+    if not given:
+        raise Invalid("Name at least one field to change.", code="NO_CHANGES")
+    if actor.role == Role.warehouse and lot.status != LotStatus.quarantined:
+        raise Forbidden(
+            f"Lot '{lot.code}' is {lot.status}; the warehouse may correct a lot only while it "
+            "is quarantined. Ask QA.",
+            code="LOT_NOT_QUARANTINED",
+        )
+    if "supplier_lot" in given and given["supplier_lot"] is None:
+        raise Invalid(
+            "supplier_lot cannot be cleared.",
+            errors=[{"field": "changes.supplier_lot", "message": "cannot be null"}],
+        )
+    component_type = await session.get_one(ComponentType, lot.component_type_id)
+    if "expiry_date" in given and given["expiry_date"] is None and component_type.has_expiry:
+        raise Invalid(
+            f"Component type '{component_type.code}' has an expiry; expiry_date cannot be cleared.",
+            errors=[{"field": "changes.expiry_date", "message": "required for this type"}],
+        )
+    signer = await sign(session, actor, signature)
+    if "supplier_lot" in given:
+        await refuse_recalled(session, component_type, given["supplier_lot"])
+    before = await snapshot(session, lot)
+    for name, value in given.items():
+        setattr(lot, name, value)
+    await session.flush()
+    after = await snapshot(session, lot)
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="lot.correct",
+        entity_type="lot",
+        entity_id=lot.id or 0,
+        before=before,
+        after=after,
+        reason=reason,
+        signature=signer.seal(after),
+    )
+    return lot
+
+
+async def adjust(session: AsyncSession, actor: User, lot_id: int, data: LotAdjust) -> Lot:
+    """Write stock off a lot-tracked lot (damaged, QC sample, destroyed, returned)."""
+    lot = await get(session, lot_id, for_update=True)
+    component_type = await session.get_one(ComponentType, lot.component_type_id)
+    signer = await sign(session, actor, data.signature)
+    if component_type.tracking != "lot":
+        raise Conflict(
+            f"Lot '{lot.code}' is of serial-tracked type '{component_type.code}'; discard its "
+            "units one by one instead.",
+            code="NOT_LOT_TRACKED",
+        )
+    before = await snapshot(session, lot)
+    taken = (
+        await session.execute(
+            update(Lot)
+            .where(col(Lot.id) == lot.id, col(Lot.quantity_left) >= data.quantity)
+            .values(quantity_left=col(Lot.quantity_left) - data.quantity)
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if not taken:
+        raise Conflict(
+            f"Lot '{lot.code}' has {lot.quantity_left} left; {data.quantity} cannot be written "
+            "off.",
+            code="INSUFFICIENT_QUANTITY",
+        )
+    await session.refresh(lot)
+    after = await snapshot(session, lot)
+    seal = signer.seal(after)
+    session.add(
+        LotAdjustment(
+            lot_id=lot.id or 0,
+            quantity=data.quantity,
+            reason_code=data.reason_code,
+            reason=data.reason,
+            at=utcnow(),
+            by=actor.username,
+            signature=seal,
+        )
+    )
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="lot.adjust",
+        entity_type="lot",
+        entity_id=lot.id or 0,
+        before=before,
+        after=after,
+        reason=f"{data.reason_code}: {data.quantity} written off. {data.reason}",
+        signature=seal,
+    )
+    return lot
+
+
+async def reconciliation(session: AsyncSession, lot: Lot) -> Reconciliation:
+    """Received = consumed + discarded + on hand, each counted from its own records."""
+    written_off = (
+        await session.execute(
+            select(func.coalesce(func.sum(LotAdjustment.quantity), 0)).where(
+                col(LotAdjustment.lot_id) == lot.id
+            )
+        )
+    ).scalar_one()
+    unit_counts = dict(
+        (
+            await session.execute(
+                select(col(Unit.status), func.count())
+                .where(col(Unit.lot_id) == lot.id)
+                .group_by(col(Unit.status))
+            )
+        )
+        .tuples()
+        .all()
+    )
+    consumed = int(unit_counts.get("consumed", 0))
+    discarded = int(written_off) + int(unit_counts.get("discarded", 0))
+    return Reconciliation(
+        lot=lot.id or 0,
+        lot_code=lot.code,
+        received=lot.quantity_received,
+        consumed=consumed,
+        discarded=discarded,
+        on_hand=lot.quantity_left,
+    )

@@ -1,0 +1,151 @@
+"""Supplier recalls: recall every receipt of a supplier lot, block its future receipts, and
+record the impact."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.base import utcnow
+from models.lots import Lot, LotStatus, Recall, RecallCreate, RecallPublic
+from models.units import Unit, UnitStatus
+from models.users import User
+from services import audit, catalog, lots
+from services.errors import Conflict, NotFound
+from services.signatures import sign
+
+
+async def public(session: AsyncSession, recall: Recall) -> RecallPublic:
+    return RecallPublic.model_validate(
+        {
+            **recall.model_dump(),
+            "component_type": await catalog.code_of(session, recall.component_type_id),
+        }
+    )
+
+
+async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Recall:
+    component_type = await catalog.referenced(session, data.component_type)
+    signer = await sign(session, actor, data.signature)
+    existing = (
+        await session.execute(
+            select(Recall).where(
+                col(Recall.component_type_id) == component_type.id,
+                col(Recall.supplier_lot) == data.supplier_lot,
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(
+            f"Supplier lot '{data.supplier_lot}' of '{component_type.code}' is recalled "
+            f"already (recall {existing.id}, notice {existing.notice_ref}).",
+            code="ALREADY_RECALLED",
+            recall=existing.id,
+        )
+    affected = (
+        (
+            await session.execute(
+                select(Lot)
+                .where(
+                    col(Lot.component_type_id) == component_type.id,
+                    col(Lot.supplier_lot) == data.supplier_lot,
+                )
+                .order_by(col(Lot.id))
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )
+    impact_lots: list[dict[str, Any]] = []
+    for lot in affected:
+        impact_lots.append({"id": lot.id, "code": lot.code, "status_before": lot.status})
+        if lot.status == LotStatus.recalled:
+            continue
+        before = await lots.snapshot(session, lot)
+        lot.status = LotStatus.recalled
+        lot.release = None
+        await session.flush()
+        after = await lots.snapshot(session, lot)
+        await audit.record(
+            session,
+            actor=actor.username,
+            action="lot.status",
+            entity_type="lot",
+            entity_id=lot.id or 0,
+            before=before,
+            after=after,
+            reason=f"Recall {data.notice_ref}: {data.reason}",
+            signature=signer.seal(after),
+        )
+    units_available = await _available_units(session, [lot.id or 0 for lot in affected])
+    recall = Recall(
+        component_type_id=component_type.id or 0,
+        supplier_lot=data.supplier_lot,
+        notice_ref=data.notice_ref,
+        reason=data.reason,
+        created_at=utcnow(),
+        created_by=actor.username,
+        signature={},
+        lots=[lot.id or 0 for lot in affected],
+        impact={"lots": impact_lots, "batches": [], "units_available": units_available},
+    )
+    session.add(recall)
+    await session.flush()
+    record = audit.snapshot(await public(session, recall))
+    recall.signature = signer.seal(record)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="recall.create",
+        entity_type="recall",
+        entity_id=recall.id or 0,
+        after=audit.snapshot(await public(session, recall)),
+        reason=data.reason,
+        signature=recall.signature,
+    )
+    return recall
+
+
+async def _available_units(session: AsyncSession, lot_ids: list[int]) -> list[str]:
+    if not lot_ids:
+        return []
+    return list(
+        (
+            await session.execute(
+                select(col(Unit.barcode))
+                .where(col(Unit.lot_id).in_(lot_ids), col(Unit.status) == UnitStatus.available)
+                .order_by(col(Unit.barcode))
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def get(session: AsyncSession, recall_id: int) -> Recall:
+    recall = await session.get(Recall, recall_id)
+    if recall is None:
+        raise NotFound(f"Recall {recall_id} does not exist.", code="RECALL_NOT_FOUND")
+    return recall
+
+
+async def list_recalls(
+    session: AsyncSession, *, limit: int, offset: int
+) -> tuple[Sequence[Recall], int]:
+    total = (await session.execute(select(func.count()).select_from(Recall))).scalar_one()
+    rows = (
+        (
+            await session.execute(
+                select(Recall).order_by(col(Recall.id).desc()).limit(limit).offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return rows, total

@@ -1,0 +1,203 @@
+"""Receipts at the warehouse: typed in (`POST /lots`) or scanned off the supplier's GS1 label.
+
+Each receipt is its own lot with a code the service assigns, quarantined until QA releases it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.base import utcnow
+from models.catalog import ComponentType
+from models.lots import Lot, LotCreate, LotStatus, ReceiptScan, Warning
+from models.units import UnitsCreate
+from models.users import User
+from services import audit, catalog, codes, gs1, lots
+from services.errors import Invalid
+
+
+async def receive(
+    session: AsyncSession, actor: User, data: LotCreate, today: date
+) -> tuple[Lot, list[Warning]]:
+    component_type = await catalog.referenced(session, data.component_type)
+    return await _receive(session, actor, component_type, data, today)
+
+
+async def _receive(
+    session: AsyncSession,
+    actor: User,
+    component_type: ComponentType,
+    data: LotCreate,
+    today: date,
+) -> tuple[Lot, list[Warning]]:
+    _check_dates(component_type, data, today)
+    await lots.refuse_recalled(session, component_type, data.supplier_lot)
+    earlier = (
+        (
+            await session.execute(
+                select(Lot)
+                .where(
+                    col(Lot.component_type_id) == component_type.id,
+                    col(Lot.supplier_lot) == data.supplier_lot,
+                )
+                .order_by(col(Lot.id))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for other in earlier:
+        if other.expiry_date != data.expiry_date:
+            raise Invalid(
+                f"Supplier lot '{data.supplier_lot}' was received before as lot '{other.code}' "
+                f"(id {other.id}) with expiry {_show(other.expiry_date)}; this receipt says "
+                f"{_show(data.expiry_date)}. Check the label, or correct lot '{other.code}'.",
+                code="EXPIRY_CONFLICT",
+                lot=other.id,
+                lot_code=other.code,
+            )
+    warnings: list[Warning] = []
+    if data.expiry_date is not None and today > data.expiry_date:
+        warnings.append(
+            Warning(
+                code="EXPIRED_ON_RECEIPT",
+                message=f"Supplier lot '{data.supplier_lot}' expired on "
+                f"{data.expiry_date.isoformat()}, before today ({today.isoformat()}).",
+            )
+        )
+    if earlier:
+        seen = [{"id": o.id, "code": o.code, "status": o.status} for o in earlier]
+        warnings.append(
+            Warning(
+                code="SUPPLIER_LOT_SEEN_BEFORE",
+                message=f"Supplier lot '{data.supplier_lot}' was received before as "
+                + ", ".join(f"'{o.code}' ({o.status})" for o in earlier)
+                + ".",
+                lots=seen,
+            )
+        )
+    number = await codes.reserve(session, "lot")
+    lot = Lot(
+        code=codes.lot_code(number),
+        component_type_id=component_type.id or 0,
+        supplier_lot=data.supplier_lot,
+        supplier=data.supplier,
+        quantity_received=data.quantity,
+        quantity_left=data.quantity,
+        expiry_date=data.expiry_date,
+        retest_date=data.retest_date,
+        manufactured_on=data.manufactured_on,
+        coa_ref=data.coa_ref,
+        status=LotStatus.quarantined,
+        received_at=utcnow(),
+        received_by=actor.username,
+    )
+    session.add(lot)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="lot.receive",
+        entity_type="lot",
+        entity_id=lot.id or 0,
+        after=await lots.snapshot(session, lot),
+        reason=("Warnings: " + ", ".join(w.code for w in warnings)) if warnings else None,
+    )
+    return lot, warnings
+
+
+def _show(day: date | None) -> str:
+    return day.isoformat() if day else "none"
+
+
+def _check_dates(component_type: ComponentType, data: LotCreate, today: date) -> None:
+    errors: list[dict[str, Any]] = []
+    if component_type.is_assembly:
+        raise Invalid(
+            f"'{component_type.code}' is an assembly type; assemblies are built with "
+            "POST /assemblies, not received.",
+            code="ASSEMBLY_NOT_RECEIVABLE",
+        )
+    if component_type.has_expiry and data.expiry_date is None:
+        errors.append(
+            {"field": "expiry_date", "message": f"required: '{component_type.code}' has an expiry"}
+        )
+    if data.manufactured_on is not None:
+        if data.manufactured_on > today:
+            errors.append({"field": "manufactured_on", "message": "is in the future"})
+        if data.expiry_date is not None and data.manufactured_on > data.expiry_date:
+            errors.append({"field": "manufactured_on", "message": "is after the expiry date"})
+    if errors:
+        summary = "; ".join(f"{e['field']} {e['message']}" for e in errors)
+        raise Invalid(
+            f"The receipt is not valid: {summary}.", code="VALIDATION_ERROR", errors=errors
+        )
+
+
+async def receive_scan(
+    session: AsyncSession, actor: User, scan: ReceiptScan, today: date
+) -> tuple[Lot, list[Warning]]:
+    """Receive from the raw string of a supplier's GS1 label; (21) registers that unit too."""
+    data = parse_receipt_barcode(scan.barcode)
+    assert data.gtin is not None and data.batch is not None
+    component_type = await catalog.by_gtin(session, data.gtin)
+    if component_type is None:
+        raise Invalid(
+            f"GTIN {data.gtin} names no component type; ask QA to register it first.",
+            code="UNKNOWN_GTIN",
+        )
+    receipt = LotCreate(
+        component_type=component_type.code,
+        supplier_lot=data.batch,
+        quantity=scan.quantity,
+        expiry_date=data.expiry,
+        manufactured_on=data.production,
+        supplier=scan.supplier,
+    )
+    lot, warnings = await _receive(session, actor, component_type, receipt, today)
+    if data.serial is not None and component_type.tracking == "serial":
+        from services import units
+
+        await units.register(session, actor, lot, UnitsCreate(serials=[data.serial]))
+    return lot, warnings
+
+
+def parse_receipt_barcode(raw: str) -> gs1.Gs1Data:
+    """The GS1 data of a supplier label, or 422 saying what a receiver would reject."""
+    try:
+        text = gs1.check_raw_barcode(raw)
+    except gs1.BarcodeFormatError as exc:
+        raise Invalid(str(exc), code="INVALID_BARCODE") from exc
+    if not gs1.is_gs1(text):
+        raise Invalid(
+            "The barcode is not a GS1 element string; scan the supplier's GS1 label "
+            "(the one with (01), (10) and (17)).",
+            code="NOT_GS1",
+        )
+    try:
+        data = gs1.parse_gs1(text)
+    except gs1.Gs1Error as exc:
+        raise Invalid(str(exc), code="UNPARSEABLE_BARCODE") from exc
+    if data.internal is not None:
+        raise Invalid(
+            f"This is a sutrace lot label (lot '{data.internal}'), not a supplier label; it "
+            "is received already.",
+            code="NOT_A_SUPPLIER_LABEL",
+        )
+    if data.gtin is None:
+        raise Invalid(
+            "The GS1 barcode has no GTIN (01); it cannot name a component type.",
+            code="GTIN_MISSING",
+        )
+    if data.batch is None:
+        raise Invalid(
+            f"The GS1 barcode for GTIN {data.gtin} has no batch/lot (10); receive it with "
+            "POST /lots and the lot number from the label.",
+            code="BATCH_MISSING",
+        )
+    return data

@@ -1,0 +1,290 @@
+"""Units: registration (by count or by the supplier's serials), the unit view, discard, history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.audit import AuditEvent
+from models.base import utcnow
+from models.catalog import ComponentType
+from models.lots import Lot, LotStatus
+from models.units import Unit, UnitDiscard, UnitEvent, UnitPublic, UnitsCreate, UnitStatus
+from models.users import User
+from services import audit, catalog, checks, codes, lots
+from services.errors import AlreadyExists, Conflict, NotFound
+
+UNIT = Unit.__table__  # type: ignore[attr-defined]
+SERIAL_LOOKUP_CHUNK = 1000
+
+
+async def register(session: AsyncSession, actor: User, lot: Lot, data: UnitsCreate) -> list[Unit]:
+    """Register units of a serial-tracked lot in one bulk insert, one audit event in all."""
+    component_type = await session.get_one(ComponentType, lot.component_type_id)
+    if component_type.tracking != "serial":
+        raise Conflict(
+            f"Lot '{lot.code}' is of lot-tracked type '{component_type.code}'; it is used by "
+            "quantity and has no units.",
+            code="NOT_SERIAL_TRACKED",
+        )
+    if lot.status in (LotStatus.rejected, LotStatus.recalled):
+        raise Conflict(
+            f"Lot '{lot.code}' is {lot.status}; no units can be registered.", code="LOT_NOT_USABLE"
+        )
+    serials: list[str | None] = list(data.serials) if data.serials else [None] * (data.count or 0)
+    count = len(serials)
+    reserved = (
+        await session.execute(
+            update(Lot)
+            .where(
+                col(Lot.id) == lot.id,
+                col(Lot.units_registered) + count <= col(Lot.quantity_received),
+            )
+            .values(units_registered=col(Lot.units_registered) + count)
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if not reserved:
+        await session.refresh(lot)
+        room = lot.quantity_received - lot.units_registered
+        raise Conflict(
+            f"Lot '{lot.code}' received {lot.quantity_received} and has {lot.units_registered} "
+            f"units already; {count} more would exceed it (room for {room}).",
+            code="QUANTITY_EXCEEDED",
+        )
+    if data.serials:
+        await _refuse_known_serials(session, component_type, data.serials)
+    first = await codes.reserve(session, "unit", count)
+    now = utcnow()
+    rows = [
+        {
+            "barcode": codes.unit_barcode(first + i),
+            "serial": serial,
+            "lot_id": lot.id,
+            "component_type_id": component_type.id,
+            "status": UnitStatus.available.value,
+            "created_at": now,
+            "created_by": actor.username,
+        }
+        for i, serial in enumerate(serials)
+    ]
+    ids = (
+        (
+            await session.execute(
+                insert(UNIT).returning(UNIT.c.id, sort_by_parameter_order=True), rows
+            )
+        )
+        .scalars()
+        .all()
+    )
+    barcodes = [r["barcode"] for r in rows]
+    before = await lots.snapshot(session, lot)
+    await session.refresh(lot)
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="lot.units_register",
+        entity_type="lot",
+        entity_id=lot.id or 0,
+        before=before,
+        after={
+            **(await lots.snapshot(session, lot) or {}),
+            "units": [{"barcode": r["barcode"], "serial": r["serial"]} for r in rows],
+        },
+        reason=f"{count} units registered ({barcodes[0]} to {barcodes[-1]}).",
+    )
+    return [
+        Unit.model_validate({**row, "id": unit_id}) for unit_id, row in zip(ids, rows, strict=True)
+    ]
+
+
+async def _refuse_known_serials(
+    session: AsyncSession, component_type: ComponentType, serials: Sequence[str]
+) -> None:
+    for start in range(0, len(serials), SERIAL_LOOKUP_CHUNK):
+        chunk = serials[start : start + SERIAL_LOOKUP_CHUNK]
+        taken = (
+            await session.execute(
+                select(col(Unit.serial), col(Unit.barcode)).where(
+                    col(Unit.component_type_id) == component_type.id,
+                    col(Unit.serial).in_(chunk),
+                )
+            )
+        ).all()
+        if taken:
+            named = ", ".join(f"{s} ({b})" for s, b in taken[:10])
+            raise AlreadyExists(
+                f"Serials of '{component_type.code}' are registered already: {named}.",
+                serials=[s for s, _ in taken],
+            )
+
+
+async def get(session: AsyncSession, barcode: str) -> Unit:
+    unit = (
+        await session.execute(select(Unit).where(col(Unit.barcode) == barcode))
+    ).scalar_one_or_none()
+    if unit is None:
+        raise NotFound(f"Unit '{barcode}' does not exist.", code="UNIT_NOT_FOUND")
+    return unit
+
+
+async def view(
+    session: AsyncSession, unit: Unit, lot: Lot, today: date, *, type_: ComponentType | None = None
+) -> UnitPublic:
+    """The unit as the warehouse and the line see it: can it be used now, and if not, why."""
+    component_type = (
+        type_ if type_ is not None else await session.get_one(ComponentType, lot.component_type_id)
+    )
+    flags = unit_flags(unit, lot, component_type, today)
+    blocking = checks.blocking_codes(flags)
+    return UnitPublic(
+        id=unit.id or 0,
+        barcode=unit.barcode,
+        serial=unit.serial,
+        lot=lot.id or 0,
+        lot_code=lot.code,
+        component_type=await catalog.code_of(session, lot.component_type_id),
+        status=UnitStatus(unit.status),
+        expiry_date=lot.expiry_date,
+        usable=not blocking,
+        blocking=blocking,
+    )
+
+
+def unit_flags(
+    unit: Unit, lot: Lot, component_type: ComponentType, today: date
+) -> list[checks.Flag]:
+    return checks.unit_flags(barcode=unit.barcode, status=unit.status) + checks.lot_flags(
+        lot_code=lot.code,
+        status=lot.status,
+        expiry_date=lot.expiry_date,
+        retest_date=lot.retest_date,
+        warning_days=component_type.expiry_warning_days,
+        today=today,
+    )
+
+
+async def discard(session: AsyncSession, actor: User, barcode: str, data: UnitDiscard) -> Unit:
+    """Discard an available unit with a coded reason; its lot's stock drops by one."""
+    unit = await get(session, barcode)
+    lot = await lots.get(session, unit.lot_id)
+    before = await _snapshot(session, unit, lot)
+    now = utcnow()
+    changed = (
+        await session.execute(
+            update(Unit)
+            .where(col(Unit.id) == unit.id, col(Unit.status) == UnitStatus.available.value)
+            .values(
+                status=UnitStatus.discarded.value,
+                discarded_at=now,
+                discard_reason_code=data.reason_code,
+                discard_reason=data.reason,
+            )
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        raise Conflict(
+            f"Unit {barcode} is {unit.status}; only an available unit can be discarded.",
+            code="ALREADY_USED",
+        )
+    await session.execute(
+        update(Lot).where(col(Lot.id) == lot.id).values(quantity_left=col(Lot.quantity_left) - 1)
+    )
+    await session.refresh(unit)
+    await session.refresh(lot)
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="unit.discard",
+        entity_type="unit",
+        entity_id=unit.barcode,
+        before=before,
+        after=await _snapshot(session, unit, lot),
+        reason=f"{data.reason_code}: {data.reason}",
+    )
+    return unit
+
+
+async def _snapshot(session: AsyncSession, unit: Unit, lot: Lot) -> dict[str, Any]:
+    return {
+        "barcode": unit.barcode,
+        "serial": unit.serial,
+        "lot": lot.id,
+        "lot_code": lot.code,
+        "component_type": await catalog.code_of(session, lot.component_type_id),
+        "status": unit.status,
+    }
+
+
+async def history(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
+    """Every event of the unit, oldest first: its lot's receipt, registration, and its own."""
+    lot_id = str(unit.lot_id)
+    events = (
+        (
+            await session.execute(
+                select(AuditEvent)
+                .where(
+                    or_(
+                        (col(AuditEvent.entity_type) == "unit")
+                        & (col(AuditEvent.entity_id) == unit.barcode),
+                        (col(AuditEvent.entity_type) == "lot")
+                        & (col(AuditEvent.entity_id) == lot_id)
+                        & col(AuditEvent.action).in_(["lot.receive", "lot.units_register"]),
+                    )
+                )
+                .order_by(col(AuditEvent.seq))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    out: list[UnitEvent] = []
+    for event in events:
+        if event.action == "lot.units_register":
+            registered = (event.after or {}).get("units", [])
+            if not any(u.get("barcode") == unit.barcode for u in registered):
+                continue
+            out.append(
+                UnitEvent(
+                    at=event.at,
+                    event="labelled",
+                    actor=event.actor,
+                    detail=f"Registered and labelled as {unit.barcode}.",
+                    reason=None,
+                )
+            )
+        elif event.action == "lot.receive":
+            after = event.after or {}
+            out.append(
+                UnitEvent(
+                    at=event.at,
+                    event="received",
+                    actor=event.actor,
+                    detail=f"Received in lot '{after.get('code')}' (supplier lot "
+                    f"'{after.get('supplier_lot')}').",
+                    reason=event.reason,
+                )
+            )
+        else:
+            out.append(
+                UnitEvent(
+                    at=event.at,
+                    event=event.action.removeprefix("unit."),
+                    actor=event.actor,
+                    detail=_describe(event),
+                    reason=event.reason,
+                )
+            )
+    return out
+
+
+def _describe(event: AuditEvent) -> str:
+    before = (event.before or {}).get("status")
+    after = (event.after or {}).get("status")
+    if before != after:
+        return f"Status {before} -> {after}."
+    return event.action
