@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,16 @@ UNIT = Unit.__table__  # type: ignore[attr-defined]
 SERIAL_LOOKUP_CHUNK = 1000
 
 
-async def register(session: AsyncSession, actor: User, lot: Lot, data: UnitsCreate) -> list[Unit]:
+@dataclass(frozen=True)
+class NewUnit:
+    id: int
+    barcode: str
+    serial: str | None
+
+
+async def register(
+    session: AsyncSession, actor: User, lot: Lot, data: UnitsCreate
+) -> list[NewUnit]:
     """Register units of a serial-tracked lot in one bulk insert, one audit event in all."""
     component_type = await session.get_one(ComponentType, lot.component_type_id)
     if component_type.tracking != "serial":
@@ -60,8 +70,11 @@ async def register(session: AsyncSession, actor: User, lot: Lot, data: UnitsCrea
         await _refuse_known_serials(session, component_type, data.serials)
     first = await codes.reserve(session, "unit", count)
     now = utcnow()
+    # The unit's number is its id and its barcode: known before the insert, so one executemany
+    # without RETURNING (which SQLite would run row by row) inserts them all.
     rows = [
         {
+            "id": first + i,
             "barcode": codes.unit_barcode(first + i),
             "serial": serial,
             "lot_id": lot.id,
@@ -72,15 +85,7 @@ async def register(session: AsyncSession, actor: User, lot: Lot, data: UnitsCrea
         }
         for i, serial in enumerate(serials)
     ]
-    ids = (
-        (
-            await session.execute(
-                insert(UNIT).returning(UNIT.c.id, sort_by_parameter_order=True), rows
-            )
-        )
-        .scalars()
-        .all()
-    )
+    await session.execute(insert(UNIT), rows)
     barcodes = [r["barcode"] for r in rows]
     before = await lots.snapshot(session, lot)
     await session.refresh(lot)
@@ -98,7 +103,8 @@ async def register(session: AsyncSession, actor: User, lot: Lot, data: UnitsCrea
         reason=f"{count} units registered ({barcodes[0]} to {barcodes[-1]}).",
     )
     return [
-        Unit.model_validate({**row, "id": unit_id}) for unit_id, row in zip(ids, rows, strict=True)
+        NewUnit(id=first + i, barcode=codes.unit_barcode(first + i), serial=serial)
+        for i, serial in enumerate(serials)
     ]
 
 
@@ -132,6 +138,30 @@ async def get(session: AsyncSession, barcode: str) -> Unit:
     return unit
 
 
+async def new_unit_views(
+    session: AsyncSession, lot: Lot, created: list[NewUnit], today: date
+) -> list[UnitPublic]:
+    """Views of units just registered: all available, all sharing their lot's flags."""
+    component_type = await session.get_one(ComponentType, lot.component_type_id)
+    blocking = checks.blocking_codes(_lot_flags(lot, component_type, today))
+    type_code = component_type.code
+    return [
+        UnitPublic(
+            id=unit.id,
+            barcode=unit.barcode,
+            serial=unit.serial,
+            lot=lot.id or 0,
+            lot_code=lot.code,
+            component_type=type_code,
+            status=UnitStatus.available,
+            expiry_date=lot.expiry_date,
+            usable=not blocking,
+            blocking=blocking,
+        )
+        for unit in created
+    ]
+
+
 async def view(
     session: AsyncSession, unit: Unit, lot: Lot, today: date, *, type_: ComponentType | None = None
 ) -> UnitPublic:
@@ -158,7 +188,13 @@ async def view(
 def unit_flags(
     unit: Unit, lot: Lot, component_type: ComponentType, today: date
 ) -> list[checks.Flag]:
-    return checks.unit_flags(barcode=unit.barcode, status=unit.status) + checks.lot_flags(
+    return checks.unit_flags(barcode=unit.barcode, status=unit.status) + _lot_flags(
+        lot, component_type, today
+    )
+
+
+def _lot_flags(lot: Lot, component_type: ComponentType, today: date) -> list[checks.Flag]:
+    return checks.lot_flags(
         lot_code=lot.code,
         status=lot.status,
         expiry_date=lot.expiry_date,

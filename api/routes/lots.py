@@ -125,10 +125,7 @@ async def register_units(
 ) -> UnitList:
     """Register units of a serial-tracked lot by count or by the supplier's serials."""
     created = await units.register(session, actor, lot, data)
-    component_type = await session.get_one(ComponentType, lot.component_type_id)
-    return UnitList(
-        items=[await units.view(session, u, lot, today, type_=component_type) for u in created]
-    )
+    return UnitList(items=await units.new_unit_views(session, lot, created, today))
 
 
 @router.get("/lots/{lot_id}/label", response_class=Response, responses=LABEL_RESPONSES)

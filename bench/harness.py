@@ -1,0 +1,103 @@
+"""Shared bench plumbing: a fresh migrated database, a served app, users with keys, timing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from models.users import Role, UserCreate
+from services import users
+from services.config import Settings
+from services.db import make_engine, make_sessionmaker
+from tests.served import serve
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = os.environ.get("SUTRACE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PASSWORD = "bench password 1234"
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+@contextmanager
+def fresh_database(kind: str) -> Iterator[str]:
+    """A new database built by `alembic upgrade head`; yields its URL, drops it afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{folder}/bench.db"
+            _migrate(url)
+            yield url
+        return
+    name = f"sutrace_bench_{uuid.uuid4().hex[:8]}"
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type, unused-ignore]
+    try:
+        url = f"{base}/{name}"
+        _migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type, unused-ignore]
+
+
+def _migrate(url: str) -> None:
+    subprocess.run(
+        [str(ROOT / ".venv/bin/alembic"), "upgrade", "head"],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, capture_output=True,
+    )
+
+
+def make_users(url: str, roles: list[Role]) -> dict[Role, str]:
+    """One user per role with its own password; returns their keys."""
+
+    async def _make() -> dict[Role, str]:
+        engine = make_engine(Settings(database_url=url))
+        keys: dict[Role, str] = {}
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                for role in roles:
+                    data = UserCreate(username=f"bench-{role.value}", full_name=f"Bench {role}",
+                                      role=role, password=PASSWORD)
+                    await users.create_user(session, "bench", data, temporary=False)
+                    _, keys[role] = await users.create_key(session, "bench", data.username)
+        finally:
+            await engine.dispose()
+        return keys
+
+    return asyncio.run(_make())
+
+
+@contextmanager
+def served(url: str, workers: int = 1) -> Iterator[str]:
+    with serve({"DATABASE_URL": url}, workers=workers) as base:
+        yield base
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(samples_ms: list[float]) -> str:
+    return (f"n={len(samples_ms)} p50={statistics.median(samples_ms):.1f} ms "
+            f"p99={percentile(samples_ms, 0.99):.1f} ms max={max(samples_ms):.1f} ms")
