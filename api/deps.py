@@ -32,6 +32,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except SutraceError as exc:
             if exc.commit:
                 await session.commit()
+                request.app.state.signal.notify()
             else:
                 await session.rollback()
             raise
@@ -40,6 +41,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+            request.app.state.signal.notify()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -14,10 +14,14 @@ from api.middleware import GuardMiddleware
 from api.policy import API_PREFIX, allowed_roles
 from api.routes import (
     audit,
+    batches,
     component_types,
+    events,
+    flags,
     lots,
     me,
     recalls,
+    scans,
     service,
     units,
     users,
@@ -25,6 +29,7 @@ from api.routes import (
 from services import users as user_service
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
+from services.events import Signal
 
 VERSION = "0.1.0"
 log = logging.getLogger("sutrace")
@@ -54,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.version = VERSION
+    app.state.signal = Signal()
 
     errors.install(app)
     app.add_middleware(GuardMiddleware)
@@ -66,7 +72,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.include_router(service.public_router)
-    for module in (service, me, users, component_types, lots, recalls, units, audit):
+    for module in (
+        service,
+        me,
+        users,
+        component_types,
+        lots,
+        recalls,
+        units,
+        batches,
+        scans,
+        flags,
+        audit,
+        events,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     _check_every_route_has_roles(app)
     return app

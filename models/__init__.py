@@ -2,16 +2,22 @@
 
 from models.audit import AuditEvent, AuditHead
 from models.base import utcnow
+from models.batches import Batch, BatchFlag, BomLine
 from models.catalog import ComponentType
 from models.common import Page
 from models.lots import Counter, Lot, LotAdjustment, Recall
-from models.units import Unit
+from models.scans import Scan
+from models.units import AssemblyPart, Unit
 from models.users import ApiKey, Role, User
 
 __all__ = [
     "ApiKey",
+    "AssemblyPart",
     "AuditEvent",
     "AuditHead",
+    "Batch",
+    "BatchFlag",
+    "BomLine",
     "ComponentType",
     "Counter",
     "Lot",
@@ -19,6 +25,7 @@ __all__ = [
     "Page",
     "Recall",
     "Role",
+    "Scan",
     "Unit",
     "User",
     "utcnow",

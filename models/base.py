@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -70,6 +70,19 @@ def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+Day = Annotated[date, BeforeValidator(_iso_day)]
+"""A calendar date as the contract writes it, YYYY-MM-DD: no timestamps, no numbers."""
 
 
 def _single_line_text(value: str) -> str:

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field as PydanticField
-from pydantic import ValidationInfo, field_validator
+from pydantic import StrictBool, StrictInt, ValidationInfo, field_validator
 from sqlalchemy import CheckConstraint, Column, Integer, String
 from sqlmodel import Field, SQLModel
 
@@ -28,8 +28,8 @@ class Risk(StrEnum):
 
 # The check digit is verified by the service (services.gs1), which stores the 14-digit form.
 Gtin = Annotated[str, PydanticField(pattern=r"^[0-9]{8}$|^[0-9]{12,14}$")]
-WarningDays = Annotated[int, PydanticField(ge=0, le=3650)]
-HoldHours = Annotated[int, PydanticField(ge=1, le=24 * 3650)]
+WarningDays = Annotated[StrictInt, PydanticField(ge=0, le=3650)]
+HoldHours = Annotated[StrictInt, PydanticField(ge=1, le=24 * 3650)]
 
 
 class ComponentType(SQLModel, table=True):
@@ -65,9 +65,9 @@ class ComponentTypeCreate(SQLModel):
     gtin: Gtin | None = None
     manufacturer: Name | None = None
     catalog_number: ShortText | None = None
-    has_expiry: bool = True
+    has_expiry: StrictBool = True
     expiry_warning_days: WarningDays = 30
-    is_assembly: bool = False
+    is_assembly: StrictBool = False
     hold_hours: HoldHours | None = None
 
     @field_validator("hold_hours")
@@ -89,7 +89,7 @@ class ComponentTypeChanges(SQLModel):
     gtin: Gtin | None = None
     manufacturer: Name | None = None
     catalog_number: ShortText | None = None
-    has_expiry: bool | None = None
+    has_expiry: StrictBool | None = None
     expiry_warning_days: WarningDays | None = None
     hold_hours: HoldHours | None = None
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import Field as PydanticField
+from pydantic import StrictBool, StrictInt
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -22,10 +23,10 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from models.base import Name, Reason, ShortText, Text20, UtcDateTime
+from models.base import Day, Name, Reason, ShortText, Text20, UtcDateTime
 from models.signatures import SignatureIn
 
-Quantity = Annotated[int, PydanticField(ge=1, le=10_000_000)]
+Quantity = Annotated[StrictInt, PydanticField(ge=1, le=10_000_000)]
 SupplierLot = Text20
 CoaRef = ShortText
 Barcode = Annotated[str, PydanticField(min_length=1, max_length=512)]
@@ -87,6 +88,9 @@ class Lot(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     received_by: str = Field(sa_column=Column(String(64), nullable=False))
     release: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    source_batch_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("batch.id"), index=True)
+    )
 
 
 class LotAdjustment(SQLModel, table=True):
@@ -135,10 +139,10 @@ class LotCreate(SQLModel):
     component_type: ShortText
     supplier_lot: SupplierLot
     quantity: Quantity
-    expiry_date: date | None = None
+    expiry_date: Day | None = None
     supplier: Name | None = None
-    retest_date: date | None = None
-    manufactured_on: date | None = None
+    retest_date: Day | None = None
+    manufactured_on: Day | None = None
     coa_ref: CoaRef | None = None
 
 
@@ -183,9 +187,9 @@ class LotCreated(LotPublic):
 
 
 class Inspection(SQLModel):
-    coa_reviewed: bool
-    packaging_intact: bool
-    label_correct: bool
+    coa_reviewed: StrictBool
+    packaging_intact: StrictBool
+    label_correct: StrictBool
 
 
 class LotStatusChange(SQLModel):
@@ -203,9 +207,9 @@ class LotChanges(SQLModel):
     model_config = {"extra": "forbid"}
 
     supplier_lot: SupplierLot | None = None
-    expiry_date: date | None = None
-    retest_date: date | None = None
-    manufactured_on: date | None = None
+    expiry_date: Day | None = None
+    retest_date: Day | None = None
+    manufactured_on: Day | None = None
     supplier: Name | None = None
     coa_ref: CoaRef | None = None
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field as PydanticField
-from pydantic import model_validator
+from pydantic import StrictInt, model_validator
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -45,13 +45,32 @@ class Unit(SQLModel, table=True):
     discard_reason: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class AssemblyPart(SQLModel, table=True):
+    """A part built into an assembly: a unit, or a quantity of a lot-tracked lot."""
+
+    __tablename__ = "assembly_part"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assembly_unit_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("unit.id"), nullable=False, index=True)
+    )
+    part_unit_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("unit.id"), unique=True)
+    )
+    part_lot_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("lot.id"), nullable=False, index=True)
+    )
+    quantity: int = Field(sa_column=Column(Integer, nullable=False))
+
+
 MAX_UNITS_PER_CALL = 100_000
 
 
 class UnitsCreate(SQLModel):
     """Either a count of new units or the supplier's serials, one unit each."""
 
-    count: Annotated[int, PydanticField(ge=1, le=MAX_UNITS_PER_CALL)] | None = None
+    count: Annotated[StrictInt, PydanticField(ge=1, le=MAX_UNITS_PER_CALL)] | None = None
     serials: (
         Annotated[list[Serial], PydanticField(min_length=1, max_length=MAX_UNITS_PER_CALL)] | None
     ) = None
@@ -87,6 +106,27 @@ class UnitList(SQLModel):
 class UnitDiscard(SQLModel):
     reason_code: Literal["damaged", "dropped", "expired", "other"]
     reason: Reason
+
+
+class AssemblyComponent(SQLModel):
+    barcode: Annotated[str, PydanticField(min_length=1, max_length=512)] | None = None
+    lot_id: Annotated[StrictInt, PydanticField(ge=1, le=2**31 - 1)] | None = None
+    quantity: Annotated[StrictInt, PydanticField(ge=1, le=10_000_000)] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AssemblyComponent:
+        if (self.barcode is None) == (self.lot_id is None):
+            raise ValueError("give either 'barcode' (a unit) or 'lot_id' with 'quantity'")
+        if self.lot_id is not None and self.quantity is None:
+            raise ValueError("a lot part needs 'quantity'")
+        if self.barcode is not None and self.quantity is not None:
+            raise ValueError("a unit part takes no 'quantity'")
+        return self
+
+
+class AssemblyCreate(SQLModel):
+    component_type: Annotated[str, PydanticField(min_length=1, max_length=100)]
+    components: Annotated[list[AssemblyComponent], PydanticField(min_length=1, max_length=200)]
 
 
 class UnitEvent(SQLModel):

@@ -20,11 +20,12 @@ from models.catalog import (
 from models.signatures import SignatureIn
 from models.users import User
 from services import audit, gs1
+from services.cache import ImmutableCache
 from services.errors import AlreadyExists, Invalid, NotFound
 from services.signatures import sign
 
-# Code never changes: a process-wide map from id to code is always right.
-_codes: dict[int, str] = {}
+# A type's code never changes, so it is cached.
+_codes: ImmutableCache[str] = ImmutableCache()
 
 
 def public(component_type: ComponentType) -> ComponentTypePublic:
@@ -74,14 +75,14 @@ async def by_gtin(session: AsyncSession, gtin: str) -> ComponentType | None:
 
 
 async def code_of(session: AsyncSession, type_id: int) -> str:
-    if type_id not in _codes:
-        code = (
+    async def load() -> str:
+        return (
             await session.execute(
                 select(col(ComponentType.code)).where(col(ComponentType.id) == type_id)
             )
         ).scalar_one()
-        _codes[type_id] = code
-    return _codes[type_id]
+
+    return await _codes.get(session, type_id, load)
 
 
 async def list_types(

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 
 class SutraceError(Exception):
-    status: ClassVar[int] = 400
+    status: int = 400
     title: ClassVar[str] = "Bad request"
     default_code: ClassVar[str] = "BAD_REQUEST"
     # A refusal that is a record (a blocked scan, a failed signature) is committed before the

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -24,10 +24,12 @@ from models.lots import (
     Recall,
     Reconciliation,
 )
-from models.units import Unit
+from models.scans import ACCEPTED, Scan
+from models.units import AssemblyPart, Unit
 from models.users import Role, User
-from services import audit, catalog
+from services import audit, catalog, naming
 from services.errors import Conflict, Forbidden, Invalid, NotFound
+from services.flags import raise_after_use, source_batch_flagged
 from services.signatures import sign
 
 
@@ -53,11 +55,12 @@ async def refuse_recalled(
 
 
 async def public(session: AsyncSession, lot: Lot) -> LotPublic:
+    source = lot.source_batch_id
     return LotPublic.model_validate(
         {
             **lot.model_dump(),
             "component_type": await catalog.code_of(session, lot.component_type_id),
-            "source_batch": None,
+            "source_batch": await naming.batch_number_of(session, source) if source else None,
         }
     )
 
@@ -143,6 +146,13 @@ async def change_status(
         )
     if change.status == LotStatus.released:
         _check_release(lot, change, today)
+        flagged_batch = await source_batch_flagged(session, lot)
+        if flagged_batch is not None:
+            raise Conflict(
+                f"Lot '{lot.code}' was made by batch '{flagged_batch}', which has an open "
+                "blocking flag; it cannot be released until QA resolves it.",
+                code="SOURCE_BATCH_FLAGGED",
+            )
     before = await snapshot(session, lot)
     lot.status = change.status
     lot.release = None
@@ -164,7 +174,13 @@ async def change_status(
         reason=change.reason,
         signature=seal,
     )
-    return lot, []
+    raised: list[dict[str, Any]] = []
+    if change.status in BLOCKING_STATUSES:
+        raised = await raise_after_use(session, actor, lot, signer)
+    return lot, raised
+
+
+BLOCKING_STATUSES = frozenset({LotStatus.quarantined, LotStatus.rejected, LotStatus.recalled})
 
 
 def _check_release(lot: Lot, change: LotStatusChange, today: date) -> None:
@@ -306,13 +322,12 @@ async def adjust(session: AsyncSession, actor: User, lot_id: int, data: LotAdjus
 
 async def reconciliation(session: AsyncSession, lot: Lot) -> Reconciliation:
     """Received = consumed + discarded + on hand, each counted from its own records."""
-    written_off = (
-        await session.execute(
-            select(func.coalesce(func.sum(LotAdjustment.quantity), 0)).where(
-                col(LotAdjustment.lot_id) == lot.id
-            )
-        )
-    ).scalar_one()
+    written_off = await _sum(
+        select(func.coalesce(func.sum(LotAdjustment.quantity), 0)).where(
+            col(LotAdjustment.lot_id) == lot.id
+        ),
+        session,
+    )
     unit_counts = dict(
         (
             await session.execute(
@@ -320,17 +335,33 @@ async def reconciliation(session: AsyncSession, lot: Lot) -> Reconciliation:
                 .where(col(Unit.lot_id) == lot.id)
                 .group_by(col(Unit.status))
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
-    consumed = int(unit_counts.get("consumed", 0))
-    discarded = int(written_off) + int(unit_counts.get("discarded", 0))
+    # Lot-tracked stock is consumed by scans and built into assemblies by quantity.
+    scanned = await _sum(
+        select(func.coalesce(func.sum(col(Scan.quantity)), 0)).where(
+            col(Scan.lot_id) == lot.id,
+            col(Scan.unit_id).is_(None),
+            col(Scan.outcome) == ACCEPTED,
+            col(Scan.reversed_at).is_(None),
+        ),
+        session,
+    )
+    built_in = await _sum(
+        select(func.coalesce(func.sum(col(AssemblyPart.quantity)), 0)).where(
+            col(AssemblyPart.part_lot_id) == lot.id, col(AssemblyPart.part_unit_id).is_(None)
+        ),
+        session,
+    )
     return Reconciliation(
         lot=lot.id or 0,
         lot_code=lot.code,
         received=lot.quantity_received,
-        consumed=consumed,
-        discarded=discarded,
+        consumed=int(unit_counts.get("consumed", 0)) + scanned + built_in,
+        discarded=written_off + int(unit_counts.get("discarded", 0)),
         on_hand=lot.quantity_left,
     )
+
+
+async def _sum(query: Select[Any], session: AsyncSession) -> int:
+    return int((await session.execute(query)).scalar_one())

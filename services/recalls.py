@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.base import utcnow
+from models.batches import Batch
 from models.lots import Lot, LotStatus, Recall, RecallCreate, RecallPublic
 from models.units import Unit, UnitStatus
 from models.users import User
-from services import audit, catalog, lots
+from services import audit, catalog, genealogy, lots
 from services.errors import Conflict, NotFound
+from services.flags import raise_after_use
 from services.signatures import sign
 
 
@@ -82,6 +84,7 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
             reason=f"Recall {data.notice_ref}: {data.reason}",
             signature=signer.seal(after),
         )
+        await raise_after_use(session, actor, lot, signer)
     units_available = await _available_units(session, [lot.id or 0 for lot in affected])
     recall = Recall(
         component_type_id=component_type.id or 0,
@@ -92,7 +95,11 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
         created_by=actor.username,
         signature={},
         lots=[lot.id or 0 for lot in affected],
-        impact={"lots": impact_lots, "batches": [], "units_available": units_available},
+        impact={
+            "lots": impact_lots,
+            "batches": await _batches_affected(session, affected),
+            "units_available": units_available,
+        },
     )
     session.add(recall)
     await session.flush()
@@ -110,6 +117,35 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
         signature=recall.signature,
     )
     return recall
+
+
+async def _batches_affected(session: AsyncSession, affected: Sequence[Lot]) -> list[dict[str, Any]]:
+    """Every batch that used any recalled lot, at any depth, with its COI and shortest path."""
+    found: dict[int, tuple[genealogy.Use, list[str]]] = {}
+    for lot in affected:
+        uses = await genealogy.where_used(session, lot.id or 0)
+        paths = await genealogy.describe_paths(session, uses)
+        for use in uses:
+            if use.batch_id not in found or use.depth < found[use.batch_id][0].depth:
+                found[use.batch_id] = (use, paths[use.batch_id])
+    if not found:
+        return []
+    batches = {
+        b.id: b
+        for b in (
+            await session.execute(select(Batch).where(col(Batch.id).in_(list(found))))
+        ).scalars()
+    }
+    return [
+        {
+            "batch": batches[batch_id].batch_number,
+            "status": batches[batch_id].status,
+            "coi": batches[batch_id].coi,
+            "depth": use.depth,
+            "path": path,
+        }
+        for batch_id, (use, path) in sorted(found.items(), key=lambda kv: (kv[1][0].depth, kv[0]))
+    ]
 
 
 async def _available_units(session: AsyncSession, lot_ids: list[int]) -> list[str]:

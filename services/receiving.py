@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.base import utcnow
+from models.batches import Batch
 from models.catalog import ComponentType
 from models.lots import Lot, LotCreate, LotStatus, ReceiptScan, Warning
 from models.units import UnitsCreate
@@ -28,12 +29,26 @@ async def receive(
     return await _receive(session, actor, component_type, data, today)
 
 
+async def receive_from_batch(
+    session: AsyncSession,
+    actor: User,
+    component_type: ComponentType,
+    data: LotCreate,
+    today: date,
+    batch: Batch,
+) -> tuple[Lot, list[Warning]]:
+    """A lot made by a batch: received like any other, quarantined, its source recorded."""
+    return await _receive(session, actor, component_type, data, today, source_batch=batch)
+
+
 async def _receive(
     session: AsyncSession,
     actor: User,
     component_type: ComponentType,
     data: LotCreate,
     today: date,
+    *,
+    source_batch: Batch | None = None,
 ) -> tuple[Lot, list[Warning]]:
     _check_dates(component_type, data, today)
     await lots.refuse_recalled(session, component_type, data.supplier_lot)
@@ -96,13 +111,14 @@ async def _receive(
         status=LotStatus.quarantined,
         received_at=utcnow(),
         received_by=actor.username,
+        source_batch_id=source_batch.id if source_batch else None,
     )
     session.add(lot)
     await session.flush()
     await audit.record(
         session,
         actor=actor.username,
-        action="lot.receive",
+        action="lot.produce" if source_batch else "lot.receive",
         entity_type="lot",
         entity_id=lot.id or 0,
         after=await lots.snapshot(session, lot),

@@ -32,7 +32,7 @@ class NewUnit:
 
 
 async def register(
-    session: AsyncSession, actor: User, lot: Lot, data: UnitsCreate
+    session: AsyncSession, actor: User, lot: Lot, data: UnitsCreate, *, audited: bool = True
 ) -> list[NewUnit]:
     """Register units of a serial-tracked lot in one bulk insert, one audit event in all."""
     component_type = await session.get_one(ComponentType, lot.component_type_id)
@@ -87,25 +87,27 @@ async def register(
     ]
     await session.execute(insert(UNIT), rows)
     barcodes = [r["barcode"] for r in rows]
-    before = await lots.snapshot(session, lot)
-    await session.refresh(lot)
-    await audit.record(
-        session,
-        actor=actor.username,
-        action="lot.units_register",
-        entity_type="lot",
-        entity_id=lot.id or 0,
-        before=before,
-        after={
-            **(await lots.snapshot(session, lot) or {}),
-            "units": [{"barcode": r["barcode"], "serial": r["serial"]} for r in rows],
-        },
-        reason=f"{count} units registered ({barcodes[0]} to {barcodes[-1]}).",
-    )
-    return [
+    created = [
         NewUnit(id=first + i, barcode=codes.unit_barcode(first + i), serial=serial)
         for i, serial in enumerate(serials)
     ]
+    if audited:  # else part of a larger action that records its own event
+        before = await lots.snapshot(session, lot)
+        await session.refresh(lot)
+        await audit.record(
+            session,
+            actor=actor.username,
+            action="lot.units_register",
+            entity_type="lot",
+            entity_id=lot.id or 0,
+            before=before,
+            after={
+                **(await lots.snapshot(session, lot) or {}),
+                "units": [{"barcode": r["barcode"], "serial": r["serial"]} for r in rows],
+            },
+            reason=f"{count} units registered ({barcodes[0]} to {barcodes[-1]}).",
+        )
+    return created
 
 
 async def _refuse_known_serials(

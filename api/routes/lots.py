@@ -9,6 +9,7 @@ from fastapi import Query, Response
 from api.deps import CurrentUser, LotDep, PagingDep, SessionDep, TodayDep
 from api.routes import secured_router
 from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
+from models.batches import WhereUsed
 from models.catalog import ComponentType
 from models.common import Page
 from models.lots import (
@@ -24,7 +25,7 @@ from models.lots import (
     Reconciliation,
 )
 from models.units import UnitList, UnitsCreate
-from services import labels, lots, receiving, units
+from services import genealogy, labels, lots, receiving, units
 
 router = secured_router("lots")
 Filter = Annotated[str | None, Query(max_length=64)]
@@ -126,6 +127,13 @@ async def register_units(
     """Register units of a serial-tracked lot by count or by the supplier's serials."""
     created = await units.register(session, actor, lot, data)
     return UnitList(items=await units.new_unit_views(session, lot, created, today))
+
+
+@router.get("/lots/{lot_id}/where-used", response_model=list[WhereUsed])
+async def where_used(lot: LotDep, session: SessionDep) -> list[WhereUsed]:
+    """Forward trace: every batch that used the lot, directly, inside an assembly, or through
+    a lot a batch made from it, at any depth, each with its shortest path."""
+    return await genealogy.forward_trace(session, lot.id or 0)
 
 
 @router.get("/lots/{lot_id}/label", response_class=Response, responses=LABEL_RESPONSES)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from api.deps import CurrentUser, SessionDep, TodayDep, UnitDep
+from api.deps import CurrentUser, SessionDep, SettingsDep, TodayDep, UnitDep
 from api.routes import secured_router
 from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
 from models.catalog import ComponentType
-from models.units import UnitDiscard, UnitEvent, UnitPublic
-from services import labels, lots, units
+from models.units import AssemblyCreate, UnitDiscard, UnitEvent, UnitPublic
+from services import assemblies, labels, lots, units
 
 router = secured_router("units")
 
@@ -50,3 +50,16 @@ async def discard_unit(
     """Discard an available unit with a coded reason."""
     discarded = await units.discard(session, actor, unit.barcode, body)
     return await units.view(session, discarded, await lots.get(session, unit.lot_id), today)
+
+
+@router.post("/assemblies", status_code=201, response_model=UnitPublic)
+async def build_assembly(
+    body: AssemblyCreate,
+    actor: CurrentUser,
+    session: SessionDep,
+    today: TodayDep,
+    settings: SettingsDep,
+) -> UnitPublic:
+    """Build a unit of an assembly type from units and lot quantities, which it consumes."""
+    assembly, lot = await assemblies.build(session, actor, body, today, settings.zone)
+    return await units.view(session, assembly, lot, today)

@@ -1,0 +1,119 @@
+"""Batches: create, start, complete, abort, outputs; their scans and flags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query
+
+from api.deps import CurrentUser, PagingDep, SessionDep, TodayDep
+from api.routes import secured_router
+from models.batches import (
+    Batch,
+    BatchAbort,
+    BatchComplete,
+    BatchCreate,
+    BatchOutput,
+    BatchPublic,
+    BatchStatus,
+    FlagPublic,
+    FlagStatus,
+)
+from models.common import Page
+from models.lots import LotPublic
+from models.scans import ScanPublic
+from services import batches, flags, lots, scanning
+
+router = secured_router("batches")
+BatchNumber = Annotated[str, Path(max_length=64)]
+
+
+async def get_batch(batch_number: BatchNumber, session: SessionDep) -> Batch:
+    return await batches.get(session, batch_number)
+
+
+BatchDep = Annotated[Batch, Depends(get_batch)]
+
+
+@router.post("/batches", status_code=201, response_model=BatchPublic)
+async def create_batch(data: BatchCreate, actor: CurrentUser, session: SessionDep) -> BatchPublic:
+    """Plan a batch; `coi` is the chain-of-identity id of the patient or donor, never a name."""
+    return await batches.public(session, await batches.create(session, actor, data))
+
+
+@router.get("/batches", response_model=Page[BatchPublic])
+async def list_batches(
+    session: SessionDep, paging: PagingDep, status: BatchStatus | None = None
+) -> Page[BatchPublic]:
+    rows, total = await batches.list_batches(
+        session, status=status, limit=paging.limit, offset=paging.offset
+    )
+    return Page(items=[await batches.public(session, b) for b in rows], total=total)
+
+
+@router.get("/batches/{batch_number}", response_model=BatchPublic)
+async def get_batch_view(batch: BatchDep, session: SessionDep) -> BatchPublic:
+    return await batches.public(session, batch)
+
+
+@router.post("/batches/{batch_number}/start", response_model=BatchPublic)
+async def start_batch(batch: BatchDep, actor: CurrentUser, session: SessionDep) -> BatchPublic:
+    return await batches.public(session, await batches.start(session, actor, batch.batch_number))
+
+
+@router.post("/batches/{batch_number}/complete", response_model=BatchPublic)
+async def complete_batch(
+    batch: BatchDep, body: BatchComplete, actor: CurrentUser, session: SessionDep
+) -> BatchPublic:
+    """Signed. Refused while a blocking flag is open, or while a BOM line is not fully
+    consumed unless a justification is given."""
+    done = await batches.complete(session, actor, batch.batch_number, body)
+    return await batches.public(session, done)
+
+
+@router.post("/batches/{batch_number}/abort", response_model=BatchPublic)
+async def abort_batch(
+    batch: BatchDep, body: BatchAbort, actor: CurrentUser, session: SessionDep
+) -> BatchPublic:
+    """Signed, with a reason."""
+    return await batches.public(
+        session, await batches.abort(session, actor, batch.batch_number, body)
+    )
+
+
+@router.post("/batches/{batch_number}/outputs", status_code=201, response_model=LotPublic)
+async def add_output(
+    batch: BatchDep, body: BatchOutput, actor: CurrentUser, session: SessionDep, today: TodayDep
+) -> LotPublic:
+    """A lot made by this batch, quarantined; later batches consume it like any lot."""
+    lot = await batches.add_output(session, actor, batch.batch_number, body, today)
+    return await lots.public(session, lot)
+
+
+@router.get("/batches/{batch_number}/scans", response_model=Page[ScanPublic])
+async def batch_scans(batch: BatchDep, session: SessionDep, paging: PagingDep) -> Page[ScanPublic]:
+    """Every scan into the batch, accepted or blocked, oldest first."""
+    rows, total = await scanning.list_for_batch(
+        session, batch.id or 0, limit=paging.limit, offset=paging.offset
+    )
+    return Page(
+        items=[await scanning.scan_public(session, s, batch=batch) for s in rows], total=total
+    )
+
+
+@router.get("/batches/{batch_number}/flags", response_model=Page[FlagPublic])
+async def batch_flags(
+    batch: BatchDep,
+    session: SessionDep,
+    paging: PagingDep,
+    status: Annotated[FlagStatus | None, Query()] = None,
+) -> Page[FlagPublic]:
+    rows, total = await flags.list_flags(
+        session,
+        status=status,
+        batch=batch.batch_number,
+        code=None,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page(items=[await flags.public(session, f) for f in rows], total=total)

@@ -1,0 +1,333 @@
+"""Batches: create with a BOM, start, complete (signed), abort (signed), and the lots they make."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.base import utcnow
+from models.batches import (
+    Batch,
+    BatchAbort,
+    BatchComplete,
+    BatchCreate,
+    BatchFlag,
+    BatchOutput,
+    BatchPublic,
+    BatchStatus,
+    BomLine,
+    BomLinePublic,
+    FlagStatus,
+)
+from models.catalog import ComponentType
+from models.lots import Lot, LotCreate
+from models.scans import ACCEPTED, Scan
+from models.users import User
+from services import audit, catalog, receiving
+from services.errors import AlreadyExists, Conflict, NotFound
+from services.signatures import sign
+
+
+async def get(session: AsyncSession, batch_number: str, *, for_update: bool = False) -> Batch:
+    query = select(Batch).where(col(Batch.batch_number) == batch_number)
+    if for_update:
+        query = query.with_for_update()
+    batch = (await session.execute(query)).scalar_one_or_none()
+    if batch is None:
+        raise NotFound(f"Batch '{batch_number}' does not exist.", code="BATCH_NOT_FOUND")
+    return batch
+
+
+async def bom(session: AsyncSession, batch_id: int) -> list[tuple[str | None, int, int]]:
+    """The batch's BOM lines as (step, component type id, quantity)."""
+    return [
+        (step, type_id, quantity)
+        for step, type_id, quantity in (
+            await session.execute(
+                select(col(BomLine.step), col(BomLine.component_type_id), col(BomLine.quantity))
+                .where(col(BomLine.batch_id) == batch_id)
+                .order_by(col(BomLine.id))
+            )
+        )
+    ]
+
+
+async def open_blocking_flags(session: AsyncSession, batch_id: int) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(BatchFlag)
+                .where(
+                    col(BatchFlag.batch_id) == batch_id,
+                    col(BatchFlag.status) == FlagStatus.open,
+                    col(BatchFlag.severity) == "block",
+                )
+            )
+        ).scalar_one()
+    )
+
+
+async def public(session: AsyncSession, batch: Batch) -> BatchPublic:
+    lines = [
+        BomLinePublic(
+            step=step, component_type=await catalog.code_of(session, type_id), quantity=quantity
+        )
+        for step, type_id, quantity in await bom(session, batch.id or 0)
+    ]
+    return BatchPublic.model_validate(
+        {
+            **batch.model_dump(),
+            "bom": lines,
+            "open_blocking_flags": await open_blocking_flags(session, batch.id or 0),
+        }
+    )
+
+
+async def snapshot(session: AsyncSession, batch: Batch) -> dict[str, Any] | None:
+    return audit.snapshot(await public(session, batch))
+
+
+async def list_batches(
+    session: AsyncSession, *, status: BatchStatus | None, limit: int, offset: int
+) -> tuple[Sequence[Batch], int]:
+    conditions = [col(Batch.status) == status] if status else []
+    total = (
+        await session.execute(select(func.count()).select_from(Batch).where(*conditions))
+    ).scalar_one()
+    rows = (
+        (
+            await session.execute(
+                select(Batch)
+                .where(*conditions)
+                .order_by(col(Batch.id).desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return rows, total
+
+
+async def create(session: AsyncSession, actor: User, data: BatchCreate) -> Batch:
+    lines: list[tuple[str | None, ComponentType, int]] = []
+    for index, line in enumerate(data.bom or []):
+        component_type = await catalog.referenced(
+            session, line.component_type, field=f"bom.{index}.component_type"
+        )
+        lines.append((line.step, component_type, line.quantity))
+    if (
+        await session.execute(
+            select(col(Batch.id)).where(col(Batch.batch_number) == data.batch_number)
+        )
+    ).first():
+        raise AlreadyExists(f"Batch number '{data.batch_number}' is taken.")
+    batch = Batch(
+        batch_number=data.batch_number,
+        product=data.product,
+        coi=data.coi,
+        status=BatchStatus.planned,
+        created_at=utcnow(),
+        created_by=actor.username,
+    )
+    session.add(batch)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyExists(f"Batch number '{data.batch_number}' is taken.") from exc
+    for step, component_type, quantity in lines:
+        session.add(
+            BomLine(
+                batch_id=batch.id or 0,
+                step=step,
+                component_type_id=component_type.id or 0,
+                quantity=quantity,
+            )
+        )
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="batch.create",
+        entity_type="batch",
+        entity_id=batch.batch_number,
+        after=await snapshot(session, batch),
+    )
+    return batch
+
+
+async def start(session: AsyncSession, actor: User, batch_number: str) -> Batch:
+    batch = await get(session, batch_number, for_update=True)
+    if batch.status != BatchStatus.planned:
+        raise Conflict(
+            f"Batch '{batch_number}' is {batch.status}; only a planned batch starts.",
+            code="ILLEGAL_TRANSITION",
+        )
+    before = await snapshot(session, batch)
+    batch.status = BatchStatus.in_progress
+    batch.started_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="batch.start",
+        entity_type="batch",
+        entity_id=batch.batch_number,
+        before=before,
+        after=await snapshot(session, batch),
+    )
+    return batch
+
+
+async def bom_shortfalls(session: AsyncSession, batch: Batch) -> list[dict[str, Any]]:
+    """BOM lines not yet fully consumed, with what was consumed."""
+    short: list[dict[str, Any]] = []
+    for step, type_id, quantity in await bom(session, batch.id or 0):
+        consumed = await consumed_quantity(session, batch.id or 0, type_id, step)
+        if consumed < quantity:
+            short.append(
+                {
+                    "step": step,
+                    "component_type": await catalog.code_of(session, type_id),
+                    "quantity": quantity,
+                    "consumed": consumed,
+                }
+            )
+    return short
+
+
+async def consumed_quantity(
+    session: AsyncSession, batch_id: int, type_id: int, step: str | None
+) -> int:
+    """What the batch has consumed of a type (at a step, when given), counting accepted scans."""
+    conditions = [
+        col(Scan.batch_id) == batch_id,
+        col(Scan.outcome) == ACCEPTED,
+        col(Scan.reversed_at).is_(None),
+        col(Scan.lot_id).in_(select(col(Lot.id)).where(col(Lot.component_type_id) == type_id)),
+    ]
+    if step is not None:
+        conditions.append(col(Scan.step) == step)
+    return int(
+        (
+            await session.execute(
+                select(func.coalesce(func.sum(col(Scan.quantity)), 0)).where(*conditions)
+            )
+        ).scalar_one()
+    )
+
+
+async def complete(
+    session: AsyncSession, actor: User, batch_number: str, data: BatchComplete
+) -> Batch:
+    batch = await get(session, batch_number, for_update=True)
+    signer = await sign(session, actor, data.signature)
+    if batch.status != BatchStatus.in_progress:
+        raise Conflict(
+            f"Batch '{batch_number}' is {batch.status}; only a batch in progress completes.",
+            code="ILLEGAL_TRANSITION",
+        )
+    flags = await open_blocking_flags(session, batch.id or 0)
+    if flags:
+        raise Conflict(
+            f"Batch '{batch_number}' has {flags} open blocking flag(s); QA must "
+            "resolve them before completion.",
+            code="OPEN_FLAGS",
+        )
+    short = await bom_shortfalls(session, batch)
+    if short and data.justification is None:
+        listed = "; ".join(
+            f"{s['component_type']}{' at ' + s['step'] if s['step'] else ''}: "
+            f"{s['consumed']} of {s['quantity']}"
+            for s in short
+        )
+        raise Conflict(
+            f"Batch '{batch_number}' has BOM lines not fully consumed ({listed}); "
+            "consume them or complete with a justification.",
+            code="BOM_INCOMPLETE",
+            lines=short,
+        )
+    before = await snapshot(session, batch)
+    batch.status = BatchStatus.completed
+    batch.ended_at = utcnow()
+    batch.completion = {"justification": data.justification, "bom_shortfalls": short}
+    after = await snapshot(session, batch)
+    seal = signer.seal(after)
+    batch.completion = {**batch.completion, "signature": seal}
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="batch.complete",
+        entity_type="batch",
+        entity_id=batch.batch_number,
+        before=before,
+        after=await snapshot(session, batch),
+        reason=data.justification,
+        signature=seal,
+    )
+    return batch
+
+
+async def abort(session: AsyncSession, actor: User, batch_number: str, data: BatchAbort) -> Batch:
+    batch = await get(session, batch_number, for_update=True)
+    signer = await sign(session, actor, data.signature)
+    if batch.status not in (BatchStatus.planned, BatchStatus.in_progress):
+        raise Conflict(
+            f"Batch '{batch_number}' is {batch.status}; only a planned or running "
+            "batch can be aborted.",
+            code="ILLEGAL_TRANSITION",
+        )
+    before = await snapshot(session, batch)
+    batch.status = BatchStatus.aborted
+    batch.ended_at = utcnow()
+    after = await snapshot(session, batch)
+    seal = signer.seal(after)
+    batch.completion = {"abort_reason": data.reason, "signature": seal}
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="batch.abort",
+        entity_type="batch",
+        entity_id=batch.batch_number,
+        before=before,
+        after=await snapshot(session, batch),
+        reason=data.reason,
+        signature=seal,
+    )
+    return batch
+
+
+async def add_output(
+    session: AsyncSession, actor: User, batch_number: str, data: BatchOutput, today: date
+) -> Lot:
+    """A lot made by this batch, quarantined; later batches consume it like any lot."""
+    batch = await get(session, batch_number)
+    if batch.status not in (BatchStatus.in_progress, BatchStatus.completed):
+        raise Conflict(
+            f"Batch '{batch_number}' is {batch.status}; outputs are recorded for a "
+            "batch in progress or completed.",
+            code="BATCH_NOT_ACTIVE",
+        )
+    component_type = await catalog.referenced(session, data.component_type)
+    receipt = LotCreate(
+        component_type=component_type.code,
+        supplier_lot=data.supplier_lot,
+        quantity=data.quantity,
+        expiry_date=data.expiry_date,
+        coa_ref=data.coa_ref,
+        supplier="in-house",
+    )
+    lot, _ = await receiving.receive_from_batch(
+        session, actor, component_type, receipt, today, batch
+    )
+    return lot

@@ -1,0 +1,260 @@
+"""Batch flags: raised on every batch that used a lot whose status changed after use, recorded
+as resolved deviations by overrides, and resolved by QA with a signature."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.base import utcnow
+from models.batches import Batch, BatchFlag, FlagPublic, FlagStatus
+from models.lots import Lot
+from models.units import Unit
+from models.users import User
+from services import audit, genealogy, naming
+from services.errors import Conflict, Invalid, NotFound
+from services.signatures import Signer, sign
+
+AFTER_USE = "LOT_STATUS_CHANGED_AFTER_USE"
+
+
+async def public(session: AsyncSession, flag: BatchFlag) -> FlagPublic:
+    lot_code = unit = None
+    if flag.lot_id is not None:
+        lot_code = (
+            await session.execute(select(col(Lot.code)).where(col(Lot.id) == flag.lot_id))
+        ).scalar_one()
+    if flag.unit_id is not None:
+        unit = (
+            await session.execute(select(col(Unit.barcode)).where(col(Unit.id) == flag.unit_id))
+        ).scalar_one()
+    return FlagPublic.model_validate(
+        {
+            **flag.model_dump(),
+            "id": flag.id,
+            "batch": await naming.batch_number_of(session, flag.batch_id),
+            "lot_code": lot_code,
+            "unit": unit,
+        }
+    )
+
+
+async def snapshot(session: AsyncSession, flag: BatchFlag) -> dict[str, Any] | None:
+    return audit.snapshot(await public(session, flag))
+
+
+async def raise_after_use(
+    session: AsyncSession, actor: User, lot: Lot, signer: Signer
+) -> list[dict[str, Any]]:
+    """Open a blocking flag on every batch that used `lot` at any depth, in any status."""
+    uses = await genealogy.where_used(session, lot.id or 0)
+    if not uses:
+        return []
+    paths = await genealogy.describe_paths(session, uses)
+    already = set(
+        (
+            await session.execute(
+                select(col(BatchFlag.batch_id)).where(
+                    col(BatchFlag.lot_id) == lot.id,
+                    col(BatchFlag.code) == AFTER_USE,
+                    col(BatchFlag.status) == FlagStatus.open,
+                )
+            )
+        ).scalars()
+    )
+    raised: list[dict[str, Any]] = []
+    now = utcnow()
+    for use in uses:
+        if use.batch_id in already:
+            continue
+        flag = BatchFlag(
+            batch_id=use.batch_id,
+            code=AFTER_USE,
+            severity="block",
+            status=FlagStatus.open,
+            message=f"Lot '{lot.code}' became {lot.status} after batch "
+            f"'{await naming.batch_number_of(session, use.batch_id)}' used it "
+            f"({' -> '.join(paths[use.batch_id])}).",
+            lot_id=lot.id,
+            raised_at=now,
+        )
+        session.add(flag)
+        await session.flush()
+        after = await snapshot(session, flag)
+        await audit.record(
+            session,
+            actor=actor.username,
+            action="flag.raise",
+            entity_type="flag",
+            entity_id=flag.id or 0,
+            after=after,
+            signature=signer.seal(after),
+        )
+        raised.append(after or {})
+    return raised
+
+
+async def source_batch_flagged(session: AsyncSession, lot: Lot) -> str | None:
+    """The batch number that made `lot`, when that batch has an open blocking flag."""
+    if lot.source_batch_id is None:
+        return None
+    open_flags = (
+        await session.execute(
+            select(func.count())
+            .select_from(BatchFlag)
+            .where(
+                col(BatchFlag.batch_id) == lot.source_batch_id,
+                col(BatchFlag.status) == FlagStatus.open,
+                col(BatchFlag.severity) == "block",
+            )
+        )
+    ).scalar_one()
+    return await naming.batch_number_of(session, lot.source_batch_id) if open_flags else None
+
+
+async def get(session: AsyncSession, flag_id: int) -> BatchFlag:
+    flag = await session.get(BatchFlag, flag_id)
+    if flag is None:
+        raise NotFound(f"Flag {flag_id} does not exist.", code="FLAG_NOT_FOUND")
+    return flag
+
+
+async def list_flags(
+    session: AsyncSession,
+    *,
+    status: FlagStatus | None,
+    batch: str | None,
+    code: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[BatchFlag], int]:
+    conditions: list[Any] = []
+    if status is not None:
+        conditions.append(col(BatchFlag.status) == status)
+    if batch is not None:
+        conditions.append(
+            col(BatchFlag.batch_id).in_(
+                select(col(Batch.id)).where(col(Batch.batch_number) == batch)
+            )
+        )
+    if code is not None:
+        conditions.append(col(BatchFlag.code) == code)
+    total = (
+        await session.execute(select(func.count()).select_from(BatchFlag).where(*conditions))
+    ).scalar_one()
+    rows = (
+        (
+            await session.execute(
+                select(BatchFlag)
+                .where(*conditions)
+                .order_by(col(BatchFlag.id).desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return rows, total
+
+
+async def resolve(
+    session: AsyncSession, actor: User, flag_ids: list[int], reason: str, signature: Any
+) -> list[BatchFlag]:
+    """Resolve open flags under one investigation and one signature: all of them, or none."""
+    if len(set(flag_ids)) != len(flag_ids):
+        raise Invalid("A flag id is listed twice.", code="VALIDATION_ERROR")
+    found = {
+        flag.id: flag
+        for flag in (
+            await session.execute(
+                select(BatchFlag).where(col(BatchFlag.id).in_(flag_ids)).with_for_update()
+            )
+        ).scalars()
+    }
+    missing = [i for i in flag_ids if i not in found]
+    if missing:
+        raise NotFound(f"No flag with id {', '.join(map(str, missing))}.", code="FLAG_NOT_FOUND")
+    signer = await sign(session, actor, signature)
+    closed = [i for i in flag_ids if found[i].status != FlagStatus.open]
+    if closed:
+        raise Conflict(
+            f"Flag {', '.join(map(str, closed))} is resolved already.", code="FLAG_RESOLVED"
+        )
+    now = utcnow()
+    resolved: list[BatchFlag] = []
+    for flag_id in flag_ids:
+        flag = found[flag_id]
+        before = await snapshot(session, flag)
+        flag.status = FlagStatus.resolved
+        flag.resolved_at = now
+        flag.resolved_by = actor.username
+        flag.resolution = {"reason": reason}
+        seal = signer.seal(await snapshot(session, flag))
+        flag.resolution = {"reason": reason, "signature": seal}
+        await session.flush()
+        await audit.record(
+            session,
+            actor=actor.username,
+            action="flag.resolve",
+            entity_type="flag",
+            entity_id=flag.id or 0,
+            before=before,
+            after=await snapshot(session, flag),
+            reason=reason,
+            signature=seal,
+        )
+        resolved.append(flag)
+    return resolved
+
+
+async def record_deviations(
+    session: AsyncSession,
+    actor: User,
+    *,
+    batch_id: int,
+    scan_id: int,
+    lot_id: int | None,
+    unit_id: int | None,
+    blocking: list[dict[str, str]],
+    deviation_ref: str,
+    reason: str,
+    seal: dict[str, Any],
+) -> list[BatchFlag]:
+    """An override's blocking flags, recorded on the batch as resolved deviations."""
+    now = utcnow()
+    recorded: list[BatchFlag] = []
+    for item in blocking:
+        flag = BatchFlag(
+            batch_id=batch_id,
+            code=item["code"],
+            severity="block",
+            status=FlagStatus.resolved,
+            message=item["message"],
+            lot_id=lot_id,
+            unit_id=unit_id,
+            scan_id=scan_id,
+            deviation_ref=deviation_ref,
+            raised_at=now,
+            resolved_at=now,
+            resolved_by=actor.username,
+            resolution={"reason": reason, "signature": seal},
+        )
+        session.add(flag)
+        await session.flush()
+        await audit.record(
+            session,
+            actor=actor.username,
+            action="flag.raise",
+            entity_type="flag",
+            entity_id=flag.id or 0,
+            after=await snapshot(session, flag),
+            reason=reason,
+            signature=seal,
+        )
+        recorded.append(flag)
+    return recorded

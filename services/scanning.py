@@ -1,0 +1,442 @@
+"""The line's go/no-go: a scan is resolved, checked against every rule at once, and either
+consumed into the batch or refused with every reason. Every attempt is stored.
+
+Single use is enforced by the database: a conditional UPDATE consumes a unit only while it is
+available, and lot stock only while enough is left (and a CHECK keeps it from going negative).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.base import utcnow
+from models.batches import Batch, BatchStatus
+from models.catalog import ComponentType
+from models.lots import Lot
+from models.scans import ACCEPTED, BLOCKED, Scan, ScanCreate, ScanPublic
+from models.units import Unit, UnitStatus
+from models.users import User
+from services import audit, batches, catalog, checks, gs1, naming, resolution
+from services.checks import BLOCK, WARN, Flag
+from services.errors import Conflict, Invalid, SutraceError, recorded
+from services.flags import source_batch_flagged
+
+
+class ScanBlocked(SutraceError):
+    title = "Scan blocked"
+    default_code = "SCAN_BLOCKED"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    body: dict[str, Any]
+
+
+PARTS = text(
+    """
+WITH RECURSIVE assembly(unit_id, depth) AS (
+    SELECT CAST(:unit_id AS INTEGER), 0
+    UNION ALL
+    SELECT p.part_unit_id, assembly.depth + 1
+    FROM assembly_part p JOIN assembly ON p.assembly_unit_id = assembly.unit_id
+    WHERE p.part_unit_id IS NOT NULL AND assembly.depth < 32
+)
+SELECT p.part_lot_id, u.barcode
+FROM assembly_part p
+JOIN assembly ON p.assembly_unit_id = assembly.unit_id
+LEFT JOIN unit u ON u.id = p.part_unit_id
+"""
+)
+
+
+def request_hash(body: ScanCreate) -> str:
+    return audit.sha256_hex(audit.canonical_json(body.model_dump(mode="json")))
+
+
+async def record(session: AsyncSession, actor: User, body: ScanCreate, today: date) -> Accepted:
+    """Resolve, check and store one scan; accepted -> consumed, else a recorded refusal."""
+    try:
+        text_ = gs1.check_raw_barcode(body.barcode)
+    except gs1.BarcodeFormatError as exc:
+        raise Invalid(
+            str(exc), code="INVALID_BARCODE", errors=[{"field": "barcode", "message": str(exc)}]
+        ) from exc
+    digest = request_hash(body)
+    if body.client_scan_id is not None:
+        earlier = await _by_client_id(session, actor.username, body.client_scan_id)
+        if earlier is not None:
+            return await replay(session, earlier, digest)
+    batch = (
+        await session.execute(select(Batch).where(col(Batch.batch_number) == body.batch))
+    ).scalar_one_or_none()
+    if batch is None:
+        raise Invalid(
+            f"Batch '{body.batch}' does not exist.",
+            code="UNKNOWN_BATCH",
+            errors=[{"field": "batch", "message": "no such batch"}],
+        )
+    resolved = await resolution.resolve(session, text_)
+    quantity = body.quantity or 1
+    if resolved.unit is not None and quantity != 1:
+        raise Invalid(
+            f"Unit {resolved.unit.barcode} is one item; quantity must be 1.",
+            code="VALIDATION_ERROR",
+            errors=[{"field": "quantity", "message": "must be 1 for a unit"}],
+        )
+    flags = list(resolved.flags)
+    if resolved.lot is not None and resolved.component_type is not None:
+        flags += await check(session, batch, resolved, quantity, body.step, today)
+    if batch.status != BatchStatus.in_progress:
+        flags.insert(
+            0,
+            Flag(
+                "BATCH_NOT_ACTIVE",
+                BLOCK,
+                f"Batch '{batch.batch_number}' is {batch.status}; scans are "
+                "accepted only while it is in progress.",
+            ),
+        )
+    blocking = [f for f in flags if f.severity == BLOCK]
+    if not blocking:
+        assert resolved.lot is not None
+        refusal = await consume(session, resolved, quantity)
+        if refusal is not None:
+            flags.append(refusal)
+            blocking = [refusal]
+    outcome = BLOCKED if blocking else ACCEPTED
+    status = 201 if not blocking else resolved.status if resolved.lot is None else 409
+    lot = resolved.lot
+    scan = Scan(
+        barcode=body.barcode,
+        outcome=outcome,
+        flags=[f.as_dict() for f in flags],
+        batch_id=batch.id or 0,
+        step=body.step,
+        station=body.station,
+        quantity=quantity,
+        unit_id=resolved.unit.id if resolved.unit else None,
+        lot_id=lot.id if lot else None,
+        lot_status_at_scan=lot.status if lot else None,
+        expiry_at_scan=lot.expiry_date if lot else None,
+        actor=actor.username,
+        at=utcnow(),
+        client_scan_id=body.client_scan_id,
+        request_hash=digest,
+        response_status=status,
+    )
+    session.add(scan)
+    try:
+        await session.flush()
+    except IntegrityError:
+        # The same client_scan_id sent twice at once: undo this attempt (and what it consumed);
+        # the scan stored first answers both.
+        if body.client_scan_id is None:
+            raise
+        await session.rollback()
+        earlier = await _by_client_id(session, actor.username, body.client_scan_id)
+        if earlier is None:
+            raise
+        return await replay(session, earlier, digest)
+    public = await scan_public(
+        session,
+        scan,
+        batch=batch,
+        lot=lot,
+        unit=resolved.unit,
+        component_type=resolved.component_type,
+    )
+    await audit.record(
+        session,
+        actor=actor.username,
+        action="scan.record",
+        entity_type="scan",
+        entity_id=scan.id or 0,
+        after=audit.snapshot(public),
+    )
+    return _answer(public, status)
+
+
+def _answer(public: ScanPublic, status: int) -> Accepted:
+    if status == 201:
+        return Accepted(body=accepted_body(public))
+    blocking = [f for f in public.flags if f["severity"] == BLOCK]
+    raise recorded(_blocked(public, status, blocking))
+
+
+def _blocked(public: ScanPublic, status: int, blocking: list[dict[str, Any]]) -> ScanBlocked:
+    error = ScanBlocked(
+        " ".join(f["message"] for f in blocking),
+        scan_id=public.id,
+        outcome=BLOCKED,
+        flags=public.flags,
+    )
+    error.status = status
+    return error
+
+
+def accepted_body(public: ScanPublic) -> dict[str, Any]:
+    return {
+        "id": public.id,
+        "outcome": ACCEPTED,
+        "flags": [f for f in public.flags if f["severity"] == WARN],
+        "unit": public.unit,
+        "lot": public.lot,
+        "lot_code": public.lot_code,
+        "component_type": public.component_type,
+        "batch": public.batch,
+        "quantity": public.quantity,
+        "step": public.step,
+        "station": public.station,
+        "at": audit.format_at(public.at),
+    }
+
+
+async def replay(session: AsyncSession, scan: Scan, digest: str) -> Accepted:
+    """The first answer to a client_scan_id, again; a different body with it is a conflict."""
+    if scan.request_hash != digest:
+        raise Conflict(
+            f"client_scan_id '{scan.client_scan_id}' was used for a different scan (scan "
+            f"{scan.id}); use a new id for a new scan.",
+            code="IDEMPOTENCY_CONFLICT",
+            scan_id=scan.id,
+        )
+    public = await scan_public(session, scan)
+    if scan.response_status == 201:
+        return Accepted(body=accepted_body(public))
+    blocking = [f for f in public.flags if f["severity"] == BLOCK]
+    raise _blocked(public, scan.response_status, blocking)
+
+
+async def _by_client_id(session: AsyncSession, actor: str, client_scan_id: str) -> Scan | None:
+    return (
+        await session.execute(
+            select(Scan).where(col(Scan.actor) == actor, col(Scan.client_scan_id) == client_scan_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def check(
+    session: AsyncSession,
+    batch: Batch,
+    resolved: resolution.Resolved,
+    quantity: int,
+    step: str | None,
+    today: date,
+) -> list[Flag]:
+    """Every rule of the flag table for a resolved lot (and unit); all failures together."""
+    lot, component_type, unit = resolved.lot, resolved.component_type, resolved.unit
+    assert lot is not None and component_type is not None
+    flags = checks.lot_flags(
+        lot_code=lot.code,
+        status=lot.status,
+        expiry_date=lot.expiry_date,
+        retest_date=lot.retest_date,
+        warning_days=component_type.expiry_warning_days,
+        today=today,
+    )
+    flagged_batch = await source_batch_flagged(session, lot)
+    if flagged_batch is not None:
+        flags.append(
+            Flag(
+                "SOURCE_BATCH_FLAGGED",
+                BLOCK,
+                f"Lot '{lot.code}' was made by batch '{flagged_batch}', which has an "
+                "open blocking flag.",
+            )
+        )
+    if unit is not None:
+        flags += checks.unit_flags(barcode=unit.barcode, status=unit.status)
+        if component_type.is_assembly:
+            flags += await part_flags(session, unit, today)
+    elif quantity > lot.quantity_left:
+        flags.append(
+            Flag(
+                "INSUFFICIENT_QUANTITY",
+                BLOCK,
+                f"Lot '{lot.code}' has {lot.quantity_left} left; {quantity} asked.",
+            )
+        )
+    flags += await _bom_flags(session, batch, component_type, quantity, step)
+    return flags
+
+
+async def part_flags(session: AsyncSession, assembly: Unit, today: date) -> list[Flag]:
+    """An assembly is blocked whenever any of its parts would be, at any nesting depth."""
+    parts = (await session.execute(PARTS, {"unit_id": assembly.id})).all()
+    if not parts:
+        return []
+    part_lots = {
+        lot.id: lot
+        for lot in (
+            await session.execute(select(Lot).where(col(Lot.id).in_({p[0] for p in parts})))
+        ).scalars()
+    }
+    flags: list[Flag] = []
+    for lot_id, barcode in parts:
+        lot = part_lots[lot_id]
+        name = barcode or lot.code
+        for flag in checks.lot_flags(
+            lot_code=lot.code,
+            status=lot.status,
+            expiry_date=lot.expiry_date,
+            retest_date=lot.retest_date,
+            warning_days=0,
+            today=today,
+            part=name,
+        ):
+            if flag.severity == BLOCK:
+                flags.append(flag)
+        flagged_batch = await source_batch_flagged(session, lot)
+        if flagged_batch is not None:
+            flags.append(
+                Flag(
+                    "SOURCE_BATCH_FLAGGED",
+                    BLOCK,
+                    f"Part {name} of lot '{lot.code}' was made by batch "
+                    f"'{flagged_batch}', which has an open blocking flag.",
+                )
+            )
+    return flags
+
+
+async def _bom_flags(
+    session: AsyncSession,
+    batch: Batch,
+    component_type: ComponentType,
+    quantity: int,
+    step: str | None,
+) -> list[Flag]:
+    lines = await batches.bom(session, batch.id or 0)
+    if not lines:
+        return []
+    matching = [
+        (line_step, qty)
+        for line_step, type_id, qty in lines
+        if type_id == component_type.id and (step is None or line_step in (None, step))
+    ]
+    if not matching:
+        where = f" at step '{step}'" if step else ""
+        return [
+            Flag(
+                "WRONG_COMPONENT",
+                BLOCK,
+                f"Batch '{batch.batch_number}' has no BOM line for '{component_type.code}'{where}.",
+            )
+        ]
+    planned = sum(qty for _, qty in matching)
+    consumed = await batches.consumed_quantity(session, batch.id or 0, component_type.id or 0, step)
+    if consumed + quantity > planned:
+        return [
+            Flag(
+                "OVER_BOM_QUANTITY",
+                WARN,
+                f"Batch '{batch.batch_number}' planned {planned} of "
+                f"'{component_type.code}'; this makes {consumed + quantity}.",
+            )
+        ]
+    return []
+
+
+async def consume(
+    session: AsyncSession, resolved: resolution.Resolved, quantity: int
+) -> Flag | None:
+    """Consume in the database, conditionally; a lost race comes back as its flag."""
+    lot, unit = resolved.lot, resolved.unit
+    assert lot is not None
+    if unit is not None:
+        taken = (
+            await session.execute(
+                update(Unit)
+                .where(col(Unit.id) == unit.id, col(Unit.status) == UnitStatus.available)
+                .values(status=UnitStatus.consumed)
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if not taken:
+            return Flag(
+                "ALREADY_USED", BLOCK, f"Unit {unit.barcode} was used by another scan a moment ago."
+            )
+    taken = (
+        await session.execute(
+            update(Lot)
+            .where(col(Lot.id) == lot.id, col(Lot.quantity_left) >= quantity)
+            .values(quantity_left=col(Lot.quantity_left) - quantity)
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if not taken:
+        return Flag(
+            "INSUFFICIENT_QUANTITY", BLOCK, f"Lot '{lot.code}' has less than {quantity} left now."
+        )
+    return None
+
+
+async def list_for_batch(
+    session: AsyncSession, batch_id: int, *, limit: int, offset: int
+) -> tuple[Sequence[Scan], int]:
+    total = (
+        await session.execute(
+            select(func.count()).select_from(Scan).where(col(Scan.batch_id) == batch_id)
+        )
+    ).scalar_one()
+    rows = (
+        (
+            await session.execute(
+                select(Scan)
+                .where(col(Scan.batch_id) == batch_id)
+                .order_by(col(Scan.id))
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return rows, total
+
+
+async def scan_public(
+    session: AsyncSession,
+    scan: Scan,
+    *,
+    batch: Batch | None = None,
+    lot: Lot | None = None,
+    unit: Unit | None = None,
+    component_type: ComponentType | None = None,
+) -> ScanPublic:
+    if lot is None and scan.lot_id is not None:
+        lot = await session.get_one(Lot, scan.lot_id)
+    if unit is None and scan.unit_id is not None:
+        unit = await session.get_one(Unit, scan.unit_id)
+    type_code = None
+    if lot is not None:
+        type_code = await catalog.code_of(session, lot.component_type_id)
+    elif component_type is not None:
+        type_code = component_type.code
+    return ScanPublic(
+        id=scan.id or 0,
+        barcode=scan.barcode,
+        outcome=scan.outcome,
+        flags=scan.flags,
+        batch=batch.batch_number if batch else await naming.batch_number_of(session, scan.batch_id),
+        step=scan.step,
+        station=scan.station,
+        quantity=scan.quantity,
+        unit=unit.barcode if unit else None,
+        lot=lot.id if lot else None,
+        lot_code=lot.code if lot else None,
+        component_type=type_code,
+        lot_status_at_scan=scan.lot_status_at_scan,
+        expiry_at_scan=scan.expiry_at_scan,
+        actor=scan.actor,
+        at=scan.at,
+        client_scan_id=scan.client_scan_id,
+        override=scan.override,
+        reversal=scan.reversal,
+    )

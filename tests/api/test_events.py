@@ -1,0 +1,99 @@
+"""Server-Sent Events for QA dashboards, read by a real streaming client from a served app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from httpx_sse import ServerSentEvent, aconnect_sse
+
+from tests.support import (
+    Actor,
+    Actors,
+    assert_problem,
+    change_status,
+    create_type,
+    receive_lot,
+    release_lot,
+)
+
+
+async def _take(
+    base: str, actor: Actor, count: int, last_id: str | None = None
+) -> list[ServerSentEvent]:
+    """Connect, wait until `count` events arrived, disconnect."""
+    headers = dict(actor.headers)
+    if last_id is not None:
+        headers["Last-Event-ID"] = last_id
+    received: list[ServerSentEvent] = []
+    async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=30) as http:
+        async with aconnect_sse(http, "GET", "/events", headers=headers) as source:
+            assert source.response.headers["content-type"].startswith("text/event-stream")
+            async for event in source.aiter_sse():
+                received.append(event)
+                if len(received) == count:
+                    break
+    return received
+
+
+async def _setup(client: httpx.AsyncClient, actors: Actors) -> tuple[dict[str, Any], Actor]:
+    qa = await actors.get("qa")
+    warehouse = await actors.get("warehouse")
+    supervisor = await actors.get("supervisor")
+    await create_type(client, qa, "SET")
+    lot = await receive_lot(client, warehouse, "SET", quantity=10, coa_ref="COA")
+    await release_lot(client, qa, lot["id"])
+    await client.post(
+        "/batches", headers=supervisor.headers, json={"batch_number": "B-1", "product": "CAR-T"}
+    )
+    await client.post("/batches/B-1/start", headers=supervisor.headers)
+    return lot, qa
+
+
+async def test_events_stream_after_commit_and_resume_with_last_event_id(
+    client: httpx.AsyncClient, actors: Actors, served: str
+) -> None:
+    lot, qa = await _setup(client, actors)
+    operator = await actors.get("operator")
+
+    async def scan() -> dict[str, Any]:
+        await asyncio.sleep(0.5)  # the stream is connected by then
+        r = await client.post(
+            "/scans", headers=operator.headers, json={"barcode": lot["code"], "batch": "B-1"}
+        )
+        assert r.status_code == 201, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    # A new connection receives only what happens after it connected.
+    (first,), scanned = await asyncio.gather(_take(served, qa, 1), scan())
+    assert first.event == "scan.recorded"
+    data = json.loads(first.data)
+    assert data["id"] == scanned["id"] and data["outcome"] == "accepted"
+    head = (await client.get("/audit/head", headers=qa.headers)).json()
+    assert int(first.id) == head["seq"]
+
+    # While the dashboard is away: a recall opens a flag on the batch that used the lot.
+    r = await change_status(client, qa, lot["id"], "recalled", reason="Supplier notice")
+    assert r.status_code == 200 and len(r.json()["flags_raised"]) == 1
+    missed = await _take(served, qa, 2, last_id=first.id)
+    assert [e.event for e in missed] == ["lot.status_changed", "flag.raised"]
+    assert json.loads(missed[0].data)["id"] == lot["id"]
+    assert json.loads(missed[0].data)["status"] == "recalled"
+    assert json.loads(missed[1].data)["id"] == r.json()["flags_raised"][0]["id"]
+    ids = [int(e.id) for e in missed]
+    assert ids == sorted(ids) and ids[0] > int(first.id)
+    events = (await client.get("/audit", headers=qa.headers, params={"limit": 5})).json()
+    by_seq = {e["seq"]: e["action"] for e in events["items"]}
+    assert [by_seq[i] for i in ids] == ["lot.status", "flag.raise"]
+
+
+async def test_events_are_for_qa_auditor_and_admin(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    for role in ("operator", "supervisor", "warehouse"):
+        actor = await actors.get(role)
+        assert_problem(await client.get("/events", headers=actor.headers), 403, "ROLE_NOT_ALLOWED")
+    assert_problem(await client.get("/events"), 401)
