@@ -63,7 +63,10 @@ def fresh_database(kind: str) -> Iterator[str]:
 def _migrate(url: str) -> None:
     subprocess.run(
         [str(ROOT / ".venv/bin/alembic"), "upgrade", "head"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
     )
 
 
@@ -76,8 +79,12 @@ def make_users(url: str, roles: list[Role]) -> dict[Role, str]:
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
                 for role in roles:
-                    data = UserCreate(username=f"bench-{role.value}", full_name=f"Bench {role}",
-                                      role=role, password=PASSWORD)
+                    data = UserCreate(
+                        username=f"bench-{role.value}",
+                        full_name=f"Bench {role}",
+                        role=role,
+                        password=PASSWORD,
+                    )
                     await users.create_user(session, "bench", data, temporary=False)
                     _, keys[role] = await users.create_key(session, "bench", data.username)
         finally:
@@ -88,8 +95,8 @@ def make_users(url: str, roles: list[Role]) -> dict[Role, str]:
 
 
 @contextmanager
-def served(url: str, workers: int = 1) -> Iterator[str]:
-    with serve({"DATABASE_URL": url}, workers=workers) as base:
+def served(url: str, workers: int = 1, app: str = "api.main:app") -> Iterator[str]:
+    with serve({"DATABASE_URL": url}, workers=workers, app=app) as base:
         yield base
 
 
@@ -99,5 +106,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def summary(samples_ms: list[float]) -> str:
-    return (f"n={len(samples_ms)} p50={statistics.median(samples_ms):.1f} ms "
-            f"p99={percentile(samples_ms, 0.99):.1f} ms max={max(samples_ms):.1f} ms")
+    return (
+        f"n={len(samples_ms)} p50={statistics.median(samples_ms):.1f} ms "
+        f"p99={percentile(samples_ms, 0.99):.1f} ms max={max(samples_ms):.1f} ms"
+    )

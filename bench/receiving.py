@@ -27,20 +27,31 @@ def run(kind: str, scans: int) -> None:
         qa = {"Authorization": f"Bearer {keys[Role.qa]}"}
         wh = {"Authorization": f"Bearer {keys[Role.warehouse]}"}
         with served(url) as base, httpx.Client(base_url=f"{base}/api/v1", timeout=60) as http:
-            http.post("/component-types", headers=qa, json={
-                "code": "BAG", "name": "Bag", "category": "bag", "tracking": "serial",
-                "risk": "high", "gtin": GTIN}).raise_for_status()
+            http.post(
+                "/component-types",
+                headers=qa,
+                json={
+                    "code": "BAG",
+                    "name": "Bag",
+                    "category": "bag",
+                    "tracking": "serial",
+                    "risk": "high",
+                    "gtin": GTIN,
+                },
+            ).raise_for_status()
             latencies: list[float] = []
             for i in range(scans):
                 barcode = f"]d201{GTIN}17280600" + f"10B{i:06d}\x1d21S{i:06d}"
                 start = time.perf_counter()
-                r = http.post("/receipts/scan", headers=wh,
-                              json={"barcode": barcode, "quantity": 10_000})
+                r = http.post(
+                    "/receipts/scan", headers=wh, json={"barcode": barcode, "quantity": 10_000}
+                )
                 latencies.append((time.perf_counter() - start) * 1000)
                 assert r.status_code == 201, r.text
             print(f"[{kind}] receipt scan (new lot + its (21) unit): {summary(latencies)}")
-            lot_ids = [r["id"] for r in http.get("/lots", headers=wh,
-                                                    params={"limit": 2}).json()["items"]]
+            lot_ids = [
+                r["id"] for r in http.get("/lots", headers=wh, params={"limit": 2}).json()["items"]
+            ]
             for label, body in (
                 ("count", {"count": 9_999}),
                 ("serials", {"serials": [f"SER{i:07d}" for i in range(9_999)]}),
@@ -51,8 +62,10 @@ def run(kind: str, scans: int) -> None:
                 elapsed = time.perf_counter() - start
                 assert r.status_code == 201, r.text
                 assert len(r.json()["items"]) == 9_999
-                print(f"[{kind}] register 9,999 units by {label} (+1 from the scan = 10,000 in "
-                      f"the lot): {elapsed:.2f} s")
+                print(
+                    f"[{kind}] register 9,999 units by {label} (+1 from the scan = 10,000 in "
+                    f"the lot): {elapsed:.2f} s"
+                )
 
 
 def main() -> None:
@@ -61,7 +74,7 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=200)
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+    for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         run(kind, args.scans)
 
 

@@ -24,8 +24,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
-    """Run `uvicorn api.main:app` with `env` and yield its base URL once /healthz answers."""
+def serve(env: dict[str, str], *, workers: int = 1, app: str = "api.main:app") -> Iterator[str]:
+    """Run `uvicorn <app>` with `env` and yield its base URL once /healthz answers."""
     port = free_port()
     child_env = {**os.environ, **env}
     process = subprocess.Popen(
@@ -33,7 +33,7 @@ def serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
             sys.executable,
             "-m",
             "uvicorn",
-            "api.main:app",
+            app,
             "--host",
             "127.0.0.1",
             "--port",
@@ -42,6 +42,7 @@ def serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
             str(workers),
             "--log-level",
             "warning",
+            "--no-access-log",
         ],
         cwd=ROOT,
         env=child_env,
