@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from models.catalog import ComponentType
 from models.lots import Lot
 from models.units import Unit
 from models.users import User
-from services import catalog, lots, units, users
+from services import audit, catalog, lots, units, users
 from services.clock import today_in
 from services.config import Settings
 from services.errors import Forbidden, SutraceError
@@ -32,7 +33,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except SutraceError as exc:
             if exc.commit:
                 await session.commit()
-                request.app.state.signal.notify()
+                await _after_commit(request, session)
             else:
                 await session.rollback()
             raise
@@ -41,7 +42,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
-            request.app.state.signal.notify()
+            await _after_commit(request, session)
+
+
+async def _after_commit(request: Request, session: AsyncSession) -> None:
+    """Nothing to do but forget the marker: the sequencer chains committed events in batches."""
+    session.info.pop(audit.WROTE, None)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -76,7 +82,7 @@ async def authorize(request: Request, session: SessionDep) -> User:
 CurrentUser = Annotated[User, Depends(authorize)]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -84,20 +90,24 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+@dataclass(frozen=True)
 class Paging:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=2_000_000_000)] = 0,
-    ) -> None:
-        self.limit = limit
-        self.offset = offset
+    limit: int
+    offset: int
 
 
-PagingDep = Annotated[Paging, Depends()]
+# Dependencies are async: FastAPI runs plain functions in a worker thread, a hop per request.
+async def get_paging(
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2_000_000_000)] = 0,
+) -> Paging:
+    return Paging(limit=limit, offset=offset)
 
 
-def get_today(settings: SettingsDep) -> date:
+PagingDep = Annotated[Paging, Depends(get_paging)]
+
+
+async def get_today(settings: SettingsDep) -> date:
     """Today in SITE_TIMEZONE, from the server clock."""
     return today_in(settings.zone)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +28,7 @@ from api.routes import (
     units,
     users,
 )
+from services import audit as audit_service
 from services import users as user_service
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
@@ -46,8 +49,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with sessionmaker() as session, session.begin():
                 if await user_service.bootstrap_admin(session, settings.bootstrap_admin_key):
                     log.info("created bootstrap user 'admin'")
-        yield
-        await engine.dispose()
+        await audit_service.sequence_all(sessionmaker)
+        sequencer = asyncio.create_task(
+            audit_service.sequencer_loop(sessionmaker, app.state.signal.notify, period=0.2)
+        )
+        try:
+            yield
+        finally:
+            sequencer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sequencer
+            await engine.dispose()
 
     app = FastAPI(
         title="sutrace",
@@ -59,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.version = VERSION
-    app.state.signal = Signal()
+    app.state.signal = Signal()  # events were sequenced: wake the event streams
 
     errors.install(app)
     app.add_middleware(GuardMiddleware)

@@ -30,6 +30,7 @@ from models.lots import Lot, LotCreate
 from models.scans import ACCEPTED, Scan
 from models.users import User
 from services import audit, catalog, receiving
+from services.cache import ImmutableCache
 from services.errors import AlreadyExists, Conflict, NotFound
 from services.signatures import sign
 
@@ -44,8 +45,20 @@ async def get(session: AsyncSession, batch_number: str, *, for_update: bool = Fa
     return batch
 
 
+_boms: ImmutableCache[list[tuple[str | None, int, int]]] = ImmutableCache()
+
+
 async def bom(session: AsyncSession, batch_id: int) -> list[tuple[str | None, int, int]]:
-    """The batch's BOM lines as (step, component type id, quantity)."""
+    """The batch's BOM lines as (step, component type id, quantity); a BOM never changes after
+    the batch is created, so it is cached."""
+
+    async def load() -> list[tuple[str | None, int, int]]:
+        return await _load_bom(session, batch_id)
+
+    return await _boms.get(session, batch_id, load)
+
+
+async def _load_bom(session: AsyncSession, batch_id: int) -> list[tuple[str | None, int, int]]:
     return [
         (step, type_id, quantity)
         for step, type_id, quantity in (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -41,7 +41,7 @@ def _refuse(code: str, message: str, status: int) -> Resolved:
 async def resolve(session: AsyncSession, text: str) -> Resolved:
     """`text` has passed `gs1.check_raw_barcode` (trailing CR/LF removed)."""
     if codes.UNIT_BARCODE.match(text):
-        return await _by_unit(session, select(Unit).where(col(Unit.barcode) == text), text)
+        return await _by_unit(session, _unit_with_lot(col(Unit.barcode) == text), text)
     if codes.LOT_CODE.match(text):
         return await _by_lot_code(session, text)
     if not gs1.is_gs1(text):
@@ -67,7 +67,7 @@ async def resolve(session: AsyncSession, text: str) -> Resolved:
     if data.serial is not None:
         resolved = await _by_unit(
             session,
-            select(Unit).where(
+            _unit_with_lot(
                 col(Unit.component_type_id) == component_type.id,
                 col(Unit.serial) == data.serial,
             ),
@@ -130,12 +130,23 @@ async def resolve(session: AsyncSession, text: str) -> Resolved:
     return _label_check(Resolved(lot=lot, component_type=component_type), data)
 
 
-async def _by_unit(session: AsyncSession, query: Select[Unit], named: str) -> Resolved:
-    unit = (await session.execute(query)).scalar_one_or_none()
-    if unit is None:
+def _unit_with_lot(*conditions: ColumnElement[bool]) -> Select[Unit, Lot, ComponentType]:
+    """A unit, its lot and its type, in one query (the scan's hot path)."""
+    return (
+        select(Unit, Lot, ComponentType)
+        .join(Lot, col(Lot.id) == col(Unit.lot_id))
+        .join(ComponentType, col(ComponentType.id) == col(Lot.component_type_id))
+        .where(*conditions)
+    )
+
+
+async def _by_unit(
+    session: AsyncSession, query: Select[Unit, Lot, ComponentType], named: str
+) -> Resolved:
+    found = (await session.execute(query)).one_or_none()
+    if found is None:
         return _refuse("UNKNOWN_BARCODE", f"Unit {named} is not registered here.", 404)
-    lot = await session.get_one(Lot, unit.lot_id)
-    component_type = await session.get_one(ComponentType, lot.component_type_id)
+    unit, lot, component_type = found
     return Resolved(lot=lot, component_type=component_type, unit=unit)
 
 

@@ -32,6 +32,7 @@ async def list_events(
     until: AwareDatetime | None = None,
 ) -> Page[AuditEventPublic]:
     """Events newest first. Each carries what an auditor needs to recompute its hash."""
+    await audit.sequence(session, wait=True)  # an auditor sees every committed event chained
     rows, total = await audit.query(
         session,
         entity_type=entity_type,
@@ -55,10 +56,12 @@ async def list_events(
 @router.get("/audit/verify", response_model=VerifyResult, response_model_exclude_none=True)
 async def verify(session: SessionDep) -> VerifyResult:
     """Recompute the whole chain; name the first event that was altered, removed or reordered."""
+    await audit.sequence(session, wait=True)
     return await audit.verify(session)
 
 
 @router.get("/audit/head", response_model=ChainHead)
 async def head(session: SessionDep) -> ChainHead:
     """The last event's `seq` and `hash`: publish it to prove the tail later."""
+    await audit.sequence(session, wait=True)
     return await audit.chain_head(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -197,7 +198,13 @@ async def test_chain_stays_linear_under_concurrent_writers(served: str) -> None:
         assert await asyncio.gather(*(create(i) for i in range(12))) == [201] * 12
         statuses = await asyncio.gather(*(key(i) for i in range(60)))
         assert statuses == [201] * 60
-        events = await all_events(client)
+        # Events are chained by the sequencer after commit, each within a second.
+        deadline = time.monotonic() + 1.0
+        while True:
+            events = await all_events(client)
+            if all(e["seq"] is not None for e in events) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
         assert len(events) == 2 + 12 + 60
         assert sorted(e["seq"] for e in events) == list(range(1, len(events) + 1))
         auditor_verify(events)
