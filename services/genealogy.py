@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import JSON, Date, Integer, String, bindparam, column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from models.base import UtcDateTime
 from models.batches import Batch, BatchStatus, WhereUsed
 from models.lots import Lot
 from models.units import AssemblyPart, Unit
@@ -152,3 +153,83 @@ async def describe_paths(session: AsyncSession, uses: list[Use]) -> dict[int, li
         return f"lot {lot_codes[node]}"
 
     return {use.batch_id: [label(k, n) for k, n in use.path] for use in uses}
+
+
+# --- backward trace: what went into a batch -----------------------------------------------------
+
+CONTAINERS = text(
+    """
+WITH RECURSIVE container(kind, node, depth, path) AS (
+    SELECT 'B', CAST(:batch_id AS INTEGER), 0, ',B' || CAST(:batch_id AS VARCHAR) || ','
+    UNION ALL
+    SELECT nxt.kind, nxt.node,
+           container.depth + CASE WHEN nxt.via IS NULL THEN 1 ELSE 2 END,
+           container.path || COALESCE('L' || CAST(nxt.via AS VARCHAR) || ',', '')
+               || nxt.kind || CAST(nxt.node AS VARCHAR) || ','
+    FROM container
+    JOIN (
+        SELECT 'B' AS src_kind, s.batch_id AS src, 'B' AS kind, l.source_batch_id AS node,
+               l.id AS via
+        FROM scan s JOIN lot l ON l.id = s.lot_id
+        WHERE s.outcome = 'accepted' AND s.reversed_at IS NULL
+          AND l.source_batch_id IS NOT NULL
+        UNION ALL
+        SELECT 'B', s.batch_id, 'A', s.unit_id, NULL
+        FROM scan s
+        WHERE s.outcome = 'accepted' AND s.reversed_at IS NULL AND s.unit_id IS NOT NULL
+          AND EXISTS (SELECT 1 FROM assembly_part ap WHERE ap.assembly_unit_id = s.unit_id)
+        UNION ALL
+        SELECT 'A', p.assembly_unit_id, 'A', p.part_unit_id, NULL
+        FROM assembly_part p
+        WHERE p.part_unit_id IS NOT NULL
+          AND EXISTS (SELECT 1 FROM assembly_part ap WHERE ap.assembly_unit_id = p.part_unit_id)
+        UNION ALL
+        SELECT 'A', p.assembly_unit_id, 'B', l.source_batch_id, l.id
+        FROM assembly_part p JOIN lot l ON l.id = p.part_lot_id
+        WHERE l.source_batch_id IS NOT NULL
+    ) nxt ON nxt.src_kind = container.kind AND nxt.src = container.node
+    WHERE container.depth < :max_depth
+      AND container.path NOT LIKE '%,' || nxt.kind || CAST(nxt.node AS VARCHAR) || ',%'
+)
+SELECT kind, node, depth, path FROM container
+"""
+)
+
+SCANNED = (
+    text(
+        """
+SELECT s.batch_id AS container, s.id AS scan_id, s.unit_id, s.lot_id, s.quantity,
+       s.lot_status_at_scan AS status_at_use, s.expiry_at_scan AS expiry, s.at, s.actor,
+       s.station, s.step, s.flags, s.override
+FROM scan s
+WHERE s.batch_id IN :batches AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+ORDER BY s.id
+"""
+    )
+    .bindparams(bindparam("batches", expanding=True))
+    .columns(
+        column("container", Integer),
+        column("scan_id", Integer),
+        column("unit_id", Integer),
+        column("lot_id", Integer),
+        column("quantity", Integer),
+        column("status_at_use", String),
+        column("expiry", Date),
+        column("at", UtcDateTime()),
+        column("actor", String),
+        column("station", String),
+        column("step", String),
+        column("flags", JSON),
+        column("override", JSON),
+    )
+)
+
+BUILT_IN = text(
+    """
+SELECT p.assembly_unit_id AS container, p.part_unit_id AS unit_id, p.part_lot_id AS lot_id,
+       p.quantity
+FROM assembly_part p
+WHERE p.assembly_unit_id IN :assemblies
+ORDER BY p.id
+"""
+).bindparams(bindparam("assemblies", expanding=True))

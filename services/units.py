@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
@@ -13,9 +13,19 @@ from sqlmodel import col
 
 from models.audit import AuditEvent
 from models.base import utcnow
+from models.batches import Batch
 from models.catalog import ComponentType
 from models.lots import Lot, LotStatus
-from models.units import Unit, UnitDiscard, UnitEvent, UnitPublic, UnitsCreate, UnitStatus
+from models.scans import Scan
+from models.units import (
+    AssemblyPart,
+    Unit,
+    UnitDiscard,
+    UnitEvent,
+    UnitPublic,
+    UnitsCreate,
+    UnitStatus,
+)
 from models.users import User
 from services import audit, catalog, checks, codes, lots
 from services.errors import AlreadyExists, Conflict, NotFound
@@ -307,6 +317,17 @@ async def history(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
                     reason=event.reason,
                 )
             )
+        elif event.action == "assembly.build":
+            parts = ", ".join(p["unit"] or p["lot_code"] for p in (event.after or {})["parts"])
+            out.append(
+                UnitEvent(
+                    at=event.at,
+                    event="assembled",
+                    actor=event.actor,
+                    detail=f"Built as an assembly from {parts}.",
+                    reason=None,
+                )
+            )
         else:
             out.append(
                 UnitEvent(
@@ -317,7 +338,76 @@ async def history(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
                     reason=event.reason,
                 )
             )
+    out += await _scans_and_assemblies(session, unit)
+    out.sort(key=lambda e: e.at)
     return out
+
+
+async def _scans_and_assemblies(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
+    """Each scan of the unit, accepted or blocked with its flags, its reversal, and the
+    assembly it was built into."""
+    events: list[UnitEvent] = []
+    scans = (
+        await session.execute(
+            select(Scan, Batch.batch_number)  # type: ignore[call-overload]
+            .join(Batch, col(Batch.id) == col(Scan.batch_id))
+            .where(col(Scan.unit_id) == unit.id)
+            .order_by(col(Scan.id))
+        )
+    ).all()
+    for scan, batch_number in scans:
+        flags = ", ".join(f["code"] for f in scan.flags) or "none"
+        where = f" at station {scan.station}" if scan.station else ""
+        events.append(
+            UnitEvent(
+                at=scan.at,
+                event=f"scan.{'accepted' if scan.response_status == 201 else 'blocked'}",
+                actor=scan.actor,
+                reason=None,
+                detail=f"Scanned into batch '{batch_number}'{where}; flags: {flags}.",
+                data={"scan_id": scan.id, "flags": scan.flags},
+            )
+        )
+        if scan.override:
+            events.append(
+                UnitEvent(
+                    at=datetime.fromisoformat(scan.override["at"]),
+                    event="scan.overridden",
+                    actor=scan.override["by"],
+                    reason=scan.override["reason"],
+                    detail=f"Accepted as deviation {scan.override['deviation_ref']}.",
+                    data={"scan_id": scan.id},
+                )
+            )
+        if scan.reversal:
+            events.append(
+                UnitEvent(
+                    at=datetime.fromisoformat(scan.reversal["at"]),
+                    event="scan.reversed",
+                    actor=scan.reversal["by"],
+                    reason=scan.reversal["reason"],
+                    detail=f"Scan {scan.id} reversed; unit {scan.reversal['disposition']}ed.",
+                    data={"scan_id": scan.id},
+                )
+            )
+    built_into = (
+        await session.execute(
+            select(Unit)
+            .join(AssemblyPart, col(AssemblyPart.assembly_unit_id) == col(Unit.id))
+            .where(col(AssemblyPart.part_unit_id) == unit.id)
+        )
+    ).scalar_one_or_none()
+    if built_into is not None:
+        events.append(
+            UnitEvent(
+                at=built_into.created_at,
+                event="built_into_assembly",
+                actor=built_into.created_by,
+                detail=f"Built into assembly {built_into.barcode}.",
+                reason=None,
+            )
+        )
+    return events
 
 
 def _describe(event: AuditEvent) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Response
 
 from api.deps import CurrentUser, PagingDep, SessionDep, TodayDep
 from api.routes import secured_router
@@ -20,9 +20,10 @@ from models.batches import (
     FlagStatus,
 )
 from models.common import Page
+from models.genealogy import Genealogy
 from models.lots import LotPublic
 from models.scans import ScanPublic
-from services import batches, flags, lots, scanning
+from services import backward, batches, flags, lots, reports, scanning
 
 router = secured_router("batches")
 BatchNumber = Annotated[str, Path(max_length=64)]
@@ -98,6 +99,46 @@ async def batch_scans(batch: BatchDep, session: SessionDep, paging: PagingDep) -
     )
     return Page(
         items=[await scanning.scan_public(session, s, batch=batch) for s in rows], total=total
+    )
+
+
+GENEALOGY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "application/json": {},
+            "text/csv": {},
+            "application/pdf": {},
+            "image/svg+xml": {},
+        },
+        "description": "The backward trace as JSON, CSV, a PDF batch component record, or SVG.",
+    }
+}
+
+
+@router.get(
+    "/batches/{batch_number}/genealogy", response_model=Genealogy, responses=GENEALOGY_RESPONSES
+)
+async def genealogy(
+    batch: BatchDep,
+    session: SessionDep,
+    format: Literal["json", "csv", "pdf", "svg"] = "json",
+) -> Genealogy | Response:
+    """Backward trace: every unit and lot consumed at any depth, with status at use and now,
+    expiry, time, operator, station, flags and deviations."""
+    trace = await backward.trace(session, batch)
+    if format == "json":
+        return trace
+    render, media_type, suffix = {
+        "csv": (reports.to_csv, "text/csv; charset=utf-8", "csv"),
+        "pdf": (reports.to_pdf, "application/pdf", "pdf"),
+        "svg": (reports.to_svg, "image/svg+xml", "svg"),
+    }[format]
+    return Response(
+        render(trace),
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="genealogy-{batch.batch_number}.{suffix}"'
+        },
     )
 
 
