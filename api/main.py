@@ -11,8 +11,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors
+from api import errors, observability
 from api.middleware import GuardMiddleware
+from api.observability import ObservabilityMiddleware, configure_logging
 from api.policy import API_PREFIX, allowed_roles
 from api.routes import (
     audit,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signal = Signal()  # events were sequenced: wake the event streams
 
     errors.install(app)
+    configure_logging()
     app.add_middleware(GuardMiddleware)
     if settings.cors_origins:
         app.add_middleware(
@@ -83,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
 
+    app.add_middleware(ObservabilityMiddleware)
     app.include_router(service.public_router)
+    app.include_router(observability.router)
     for module in (
         service,
         me,

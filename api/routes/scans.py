@@ -8,9 +8,11 @@ from fastapi import Path
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentUser, SessionDep, TodayDep
+from api.observability import count_scan
 from api.routes import secured_router
 from models.scans import ScanAccepted, ScanCreate, ScanOverride, ScanPublic, ScanReverse
 from services import deviations, scanning
+from services.scanning import ScanBlocked
 
 router = secured_router("scans")
 ScanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -30,7 +32,12 @@ async def scan(
 ) -> JSONResponse:
     """Go or no-go for a component going into a batch. Accepted: consumed at once. Blocked:
     stored with every reason. A retry with the same `client_scan_id` gets the first answer."""
-    answer = await scanning.record(session, actor, body, today)
+    try:
+        answer = await scanning.record(session, actor, body, today)
+    except ScanBlocked as blocked:
+        count_scan("blocked", blocked.extra["flags"])
+        raise
+    count_scan("accepted", answer.body["flags"])
     return JSONResponse(answer.body, status_code=201)
 
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from tests.support import ADMIN_KEY, Actors, assert_problem
 
@@ -137,10 +138,40 @@ async def test_audit_filters(client: httpx.AsyncClient, actors: Actors) -> None:
 
 
 async def _tamper(app: FastAPI, *statements: str) -> None:
+    """Rewrite history as someone with the database's superuser password could: around the
+    append-only triggers (PostgreSQL: replication role; SQLite: drop them)."""
     async with app.state.sessionmaker() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            await session.execute(text("DROP TRIGGER audit_event_no_update"))
+            await session.execute(text("DROP TRIGGER audit_event_no_delete"))
         for statement in statements:
             await session.execute(text(statement))
         await session.commit()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_event SET reason = 'edited later' WHERE seq = 2",
+        "UPDATE audit_event SET seq = NULL WHERE seq = 2",
+        "UPDATE audit_event SET hash = 'x' WHERE seq = 2",
+        "DELETE FROM audit_event WHERE seq = 2",
+        "DELETE FROM audit_event",
+    ],
+)
+async def test_the_database_refuses_to_rewrite_history(
+    app: FastAPI, client: httpx.AsyncClient, statement: str
+) -> None:
+    await _some_history(client)
+    before = await all_events(client)
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with app.state.sessionmaker() as session:
+            await session.execute(text(statement))
+            await session.commit()
+    assert await all_events(client) == before
+    assert (await client.get("/audit/verify", headers=ADMIN)).json()["ok"] is True
 
 
 @pytest.mark.parametrize(
