@@ -8,6 +8,7 @@ server answers, the PostgreSQL half is skipped and said so, unless SUTRACE_REQUI
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -126,6 +127,23 @@ def actors(app: FastAPI, client: httpx.AsyncClient) -> Actors:
     return Actors(app, client)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-crash",
+        action="store_true",
+        help="also run the crash tests (SIGKILL of a served app mid-load)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-crash") or os.environ.get("SUTRACE_RUN_CRASH") == "1":
+        return
+    skip = pytest.mark.skip(reason="crash test: run with --run-crash (CI does)")
+    for item in items:
+        if "crash" in item.keywords:
+            item.add_marker(skip)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if "skipped" in _pg_status:
         terminalreporter.write_line(
@@ -139,9 +157,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture
-def served(settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn on this test's database; yields the base URL."""
-    from tests.served import serve
+async def served(settings: Settings) -> AsyncIterator[str]:
+    """The app served by uvicorn on this test's database; yields the base URL.
 
-    with serve({"DATABASE_URL": settings.database_url, "BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}) as base:
+    Started and stopped off the event loop: the in-process app's sequencer may be holding a
+    SQLite transaction that must be allowed to finish meanwhile.
+    """
+    from tests.served import kill, start
+
+    env = {"DATABASE_URL": settings.database_url, "BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
+    process, base = await asyncio.to_thread(start, env)
+    try:
         yield base
+    finally:
+        await asyncio.to_thread(kill, process)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import hashlib
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
