@@ -28,13 +28,15 @@ async def _take(
     if last_id is not None:
         headers["Last-Event-ID"] = last_id
     received: list[ServerSentEvent] = []
-    async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=30) as http:
-        async with aconnect_sse(http, "GET", "/events", headers=headers) as source:
-            assert source.response.headers["content-type"].startswith("text/event-stream")
-            async for event in source.aiter_sse():
-                received.append(event)
-                if len(received) == count:
-                    break
+    async with (
+        httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=30) as http,
+        aconnect_sse(http, "GET", "/events", headers=headers) as source,
+    ):
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        async for event in source.aiter_sse():
+            received.append(event)
+            if len(received) == count:
+                break
     return received
 
 

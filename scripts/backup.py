@@ -1,0 +1,74 @@
+"""Back up and restore a sutrace database while the service runs.
+
+    python -m scripts.backup backup  DATABASE_URL FILE   # SQLite: online backup API; PostgreSQL: pg_dump -Fc
+    python -m scripts.backup restore FILE DATABASE_URL   # into a new, empty database (or file)
+
+A restored copy serves the same data and passes GET /api/v1/audit/verify; compare its
+GET /api/v1/audit/head with the head published before the backup to prove nothing was cut.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from services.config import normalise_database_url
+
+
+def _sqlite_path(url: str) -> Path | None:
+    url = normalise_database_url(url)
+    return Path(url.split(":///", 1)[1]) if url.startswith("sqlite") else None
+
+
+def _libpq(url: str) -> str:
+    return normalise_database_url(url).replace("postgresql+psycopg://", "postgresql://")
+
+
+def backup(url: str, target: Path) -> None:
+    source = _sqlite_path(url)
+    if source is not None:
+        # The online backup API copies a consistent snapshot while writers go on.
+        with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+            live.backup(copy)
+        return
+    subprocess.run(
+        ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", _libpq(url)], check=True
+    )
+
+
+def restore(source: Path, url: str) -> None:
+    target = _sqlite_path(url)
+    if target is not None:
+        if target.exists():
+            raise SystemExit(f"{target} exists; restore into a new file.")
+        with sqlite3.connect(source) as saved, sqlite3.connect(target) as copy:
+            saved.backup(copy)
+        return
+    subprocess.run(
+        ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={_libpq(url)}", str(source)],
+        check=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    take = commands.add_parser("backup")
+    take.add_argument("database_url")
+    take.add_argument("file", type=Path)
+    put = commands.add_parser("restore")
+    put.add_argument("file", type=Path)
+    put.add_argument("database_url")
+    args = parser.parse_args()
+    if args.command == "backup":
+        backup(args.database_url, args.file)
+    else:
+        restore(args.file, args.database_url)
+
+
+if __name__ == "__main__":
+    main()
