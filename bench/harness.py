@@ -19,7 +19,7 @@ from models.users import Role, UserCreate
 from services import users
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
-from tests.served import serve
+from tests.served import kill, start
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("SUTRACE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -96,8 +96,12 @@ def make_users(url: str, roles: list[Role]) -> dict[Role, str]:
 
 @contextmanager
 def served(url: str, workers: int = 1, app: str = "api.main:app") -> Iterator[str]:
-    with serve({"DATABASE_URL": url}, workers=workers, app=app) as base:
+    """Serve `app` on `url`; SUTRACE_SERVED_LOG=FILE keeps its log."""
+    process, base = start({"DATABASE_URL": url}, workers=workers, app=app)
+    try:
         yield base
+    finally:
+        kill(process)
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -50,11 +50,11 @@ async def trace(session: AsyncSession, batch: Batch) -> Genealogy:
     deviations = await _flags(session, batch_ids)
 
     def name(kind: str, node: int) -> str:
-        return (
-            f"batch {batches[node].batch_number}"
-            if kind == "B"
-            else (f"assembly {units[node].barcode}")
-        )
+        if kind == "L":
+            return f"lot {lots[node].code}"
+        if kind == "B":
+            return f"batch {batches[node].batch_number}"
+        return f"assembly {units[node].barcode}"
 
     def path_of(kind: str, node: int) -> tuple[int, list[str]]:
         depth, path = where[(kind, node)]

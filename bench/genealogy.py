@@ -1,0 +1,139 @@
+"""Genealogy at volume: forward and backward traces over a million scans.
+
+    .venv/bin/python -m bench.genealogy [--calls 20] [--explain]
+
+Generates on PostgreSQL, with COPY, three levels: 2,000 component lots -> 1,000 intermediate
+batches (100 scans each) -> their 1,000 output lots -> 9,000 final batches (100 scans each, three
+of them of intermediate output lots): 1,000,000 scans over 10,000 batches. One component lot is
+used by every intermediate batch, so its forward trace reaches all 10,000 batches. Then it
+serves the app and times GET /lots/{id}/where-used for that lot and
+GET /batches/{n}/genealogy for a final batch, printing p50 and p99 over repeated calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import psycopg
+
+from bench.harness import fresh_database, machine, make_users, percentile, served
+from models.users import Role
+from services.genealogy import CONTAINERS, MAX_DEPTH, WHERE_USED
+
+COMPONENT_LOTS = 2_000
+INTERMEDIATE = 1_000
+FINAL = 9_000
+SCANS_PER_BATCH = 100
+OUTPUTS_PER_FINAL = 3
+
+
+def generate(conninfo: str) -> tuple[int, str]:
+    """Returns the hot component lot's id and a final batch's number."""
+    rng = random.Random(5)
+    now = datetime.now(UTC)
+    expiry = date.today() + timedelta(days=365)
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO component_type (id, code, name, category, tracking, risk, "
+                    "has_expiry, expiry_warning_days, is_assembly, created_at, created_by) VALUES "
+                    "(1, 'PART', 'Part', 'bag', 'lot', 'high', true, 30, false, %s, 'bench'), "
+                    "(2, 'VECTOR', 'Vector', 'vector', 'lot', 'high', true, 30, false, %s, "
+                    "'bench')", (now, now))
+        batches = INTERMEDIATE + FINAL
+        with cur.copy("COPY batch (id, batch_number, product, coi, status, created_at, "
+                      "created_by) FROM STDIN") as copy:
+            for b in range(1, batches + 1):
+                copy.write_row((b, f"B-{b:05d}", "Vector" if b <= INTERMEDIATE else "CAR-T",
+                                f"COI-{b:05d}", "completed", now, "bench"))
+        with cur.copy("COPY lot (id, code, component_type_id, supplier_lot, quantity_received, "
+                      "quantity_left, units_registered, expiry_date, status, received_at, "
+                      "received_by, source_batch_id) FROM STDIN") as copy:
+            for lot in range(1, COMPONENT_LOTS + 1):
+                copy.write_row((lot, f"L-{lot:06d}", 1, f"S{lot}", 10**6, 10**5, 0, expiry,
+                                "released", now, "bench", None))
+            for i in range(1, INTERMEDIATE + 1):
+                lot = COMPONENT_LOTS + i
+                copy.write_row((lot, f"L-{lot:06d}", 2, f"V{i}", 10**6, 10**5, 0, expiry,
+                                "released", now, "bench", i))
+        hot = 1
+        scan_id = 0
+        with cur.copy("COPY scan (id, barcode, outcome, flags, batch_id, quantity, lot_id, "
+                      "lot_status_at_scan, expiry_at_scan, actor, at, response_status) "
+                      "FROM STDIN") as copy:
+            for batch in range(1, batches + 1):
+                lots = [rng.randint(2, COMPONENT_LOTS) for _ in range(SCANS_PER_BATCH)]
+                if batch <= INTERMEDIATE:
+                    lots[0] = hot
+                else:
+                    for k in range(OUTPUTS_PER_FINAL):
+                        lots[k] = COMPONENT_LOTS + rng.randint(1, INTERMEDIATE)
+                for lot in lots:
+                    scan_id += 1
+                    copy.write_row((scan_id, f"L-{lot:06d}", "accepted", "[]", batch, 1, lot,
+                                    "released", expiry, "bench", now, 201))
+        for table in ("component_type", "lot", "batch", "scan"):
+            cur.execute(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
+        cur.execute("UPDATE counter SET value = %s WHERE name = 'lot'",
+                    (COMPONENT_LOTS + INTERMEDIATE,))
+        conn.commit()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return hot, f"B-{INTERMEDIATE + FINAL:05d}"
+
+
+def timed(http: httpx.Client, path: str, headers: dict[str, str], calls: int) -> tuple[str, int]:
+    samples = []
+    size = 0
+    for _ in range(calls):
+        start = time.perf_counter()
+        r = http.get(path, headers=headers)
+        samples.append((time.perf_counter() - start) * 1000)
+        r.raise_for_status()
+        size = len(r.json()) if isinstance(r.json(), list) else len(r.json()["items"])
+    return (f"p50 {statistics.median(samples):.1f} ms, p99 {percentile(samples, 0.99):.1f} ms "
+            f"over {calls} calls"), size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    with fresh_database("postgresql") as url:
+        conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+        started = time.perf_counter()
+        hot, final = generate(conninfo)
+        print(f"generated {INTERMEDIATE + FINAL:,} batches and "
+              f"{(INTERMEDIATE + FINAL) * SCANS_PER_BATCH:,} scans in "
+              f"{time.perf_counter() - started:.0f} s")
+        if args.explain:
+            with psycopg.connect(conninfo) as conn:
+                final_id = int(final.removeprefix("B-"))
+                for label, query, params in (
+                    ("forward (where-used)", WHERE_USED.text,
+                     {"lot_id": hot, "max_depth": MAX_DEPTH}),
+                    ("backward (containers)", CONTAINERS.text,
+                     {"batch_id": final_id, "max_depth": MAX_DEPTH}),
+                ):
+                    sql = query
+                    for name, value in params.items():
+                        sql = sql.replace(f":{name}", str(value))
+                    plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").fetchall()
+                    print(f"--- EXPLAIN ANALYZE {label}")
+                    print("\n".join(row[0] for row in plan))
+        keys = make_users(url, [Role.auditor])
+        headers = {"Authorization": f"Bearer {keys[Role.auditor]}"}
+        with served(url) as base, httpx.Client(base_url=f"{base}/api/v1", timeout=120) as http:
+            figures, size = timed(http, f"/lots/{hot}/where-used", headers, args.calls)
+            print(f"forward trace of lot {hot} ({size:,} batches): {figures}")
+            figures, size = timed(http, f"/batches/{final}/genealogy", headers, args.calls)
+            print(f"backward trace of batch {final} ({size:,} items): {figures}")
+
+
+if __name__ == "__main__":
+    main()
