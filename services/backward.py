@@ -49,8 +49,12 @@ async def trace(session: AsyncSession, batch: Batch) -> Genealogy:
     batches = await _by_id(session, Batch, set(batch_ids))
     deviations = await _flags(session, batch_ids)
 
+    assembly_in = {units[a].lot_id: units[a].barcode for a in assembly_ids}
+
     def name(kind: str, node: int) -> str:
         if kind == "L":
+            if node in assembly_in:  # an assembly's own lot: name the assembly
+                return f"assembly {assembly_in[node]}"
             return f"lot {lots[node].code}"
         if kind == "B":
             return f"batch {batches[node].batch_number}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Response
+from fastapi.responses import JSONResponse
 
 from api.deps import CurrentUser, LotDep, PagingDep, SessionDep, TodayDep
 from api.routes import secured_router
@@ -130,10 +131,10 @@ async def register_units(
 
 
 @router.get("/lots/{lot_id}/where-used", response_model=list[WhereUsed])
-async def where_used(lot: LotDep, session: SessionDep) -> list[WhereUsed]:
+async def where_used(lot: LotDep, session: SessionDep) -> JSONResponse:
     """Forward trace: every batch that used the lot, directly, inside an assembly, or through
     a lot a batch made from it, at any depth, each with its shortest path."""
-    return await genealogy.forward_trace(session, lot.id or 0)
+    return JSONResponse(await genealogy.forward_trace(session, lot.id or 0))
 
 
 @router.get("/lots/{lot_id}/label", response_class=Response, responses=LABEL_RESPONSES)
