@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -220,7 +220,8 @@ async def bom_shortfalls(session: AsyncSession, batch: Batch) -> list[dict[str, 
 async def consumed_quantity(
     session: AsyncSession, batch_id: int, type_id: int, step: str | None
 ) -> int:
-    """What the batch has consumed of a type (at a step, when given), counting accepted scans."""
+    """What the batch has consumed of a type (at a step, when given, and without one),
+    counting accepted, unreversed scans."""
     conditions = [
         col(Scan.batch_id) == batch_id,
         col(Scan.outcome) == ACCEPTED,
@@ -228,7 +229,8 @@ async def consumed_quantity(
         col(Scan.lot_id).in_(select(col(Lot.id)).where(col(Lot.component_type_id) == type_id)),
     ]
     if step is not None:
-        conditions.append(col(Scan.step) == step)
+        # A scan without a step counts against any line of its type, as the line check lets it.
+        conditions.append(or_(col(Scan.step) == step, col(Scan.step).is_(None)))
     return int(
         (
             await session.execute(

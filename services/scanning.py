@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -24,7 +24,7 @@ from models.lots import Lot
 from models.scans import ACCEPTED, BLOCKED, Scan, ScanCreate, ScanPublic
 from models.units import Unit, UnitStatus
 from models.users import User
-from services import audit, batches, catalog, checks, gs1, naming, resolution
+from services import audit, batches, catalog, checks, gs1, naming, parts, resolution
 from services.checks import BLOCK, WARN, Flag
 from services.errors import Conflict, Invalid, SutraceError, recorded
 from services.flags import source_batch_flagged
@@ -40,23 +40,6 @@ class Accepted:
     body: dict[str, Any]
 
 
-PARTS = text(
-    """
-WITH RECURSIVE assembly(unit_id, depth) AS (
-    SELECT CAST(:unit_id AS INTEGER), 0
-    UNION ALL
-    SELECT p.part_unit_id, assembly.depth + 1
-    FROM assembly_part p JOIN assembly ON p.assembly_unit_id = assembly.unit_id
-    WHERE p.part_unit_id IS NOT NULL AND assembly.depth < 32
-)
-SELECT p.part_lot_id, u.barcode
-FROM assembly_part p
-JOIN assembly ON p.assembly_unit_id = assembly.unit_id
-LEFT JOIN unit u ON u.id = p.part_unit_id
-"""
-)
-
-
 def request_hash(body: ScanCreate) -> str:
     return audit.sha256_hex(audit.canonical_json(body.model_dump(mode="json")))
 
@@ -70,6 +53,7 @@ async def record(session: AsyncSession, actor: User, body: ScanCreate, today: da
             str(exc), code="INVALID_BARCODE", errors=[{"field": "barcode", "message": str(exc)}]
         ) from exc
     digest = request_hash(body)
+    username = actor.username  # still readable after a rollback expires the ORM objects
     # A retry with a used client_scan_id is found by the unique constraint when the scan is
     # stored (below): the hot path spends no query looking for it first.
     batch = (
@@ -139,7 +123,7 @@ async def record(session: AsyncSession, actor: User, body: ScanCreate, today: da
         if body.client_scan_id is None:
             raise
         await session.rollback()
-        earlier = await _by_client_id(session, actor.username, body.client_scan_id)
+        earlier = await _by_client_id(session, username, body.client_scan_id)
         if earlier is None:
             raise
         return await replay(session, earlier, digest)
@@ -253,7 +237,7 @@ async def check(
     if unit is not None:
         flags += checks.unit_flags(barcode=unit.barcode, status=unit.status)
         if component_type.is_assembly:
-            flags += await part_flags(session, unit, today)
+            flags += await parts.part_flags(session, unit, today)
     elif quantity > lot.quantity_left:
         flags.append(
             Flag(
@@ -263,45 +247,6 @@ async def check(
             )
         )
     flags += await _bom_flags(session, batch, component_type, quantity, step)
-    return flags
-
-
-async def part_flags(session: AsyncSession, assembly: Unit, today: date) -> list[Flag]:
-    """An assembly is blocked whenever any of its parts would be, at any nesting depth."""
-    parts = (await session.execute(PARTS, {"unit_id": assembly.id})).all()
-    if not parts:
-        return []
-    part_lots = {
-        lot.id: lot
-        for lot in (
-            await session.execute(select(Lot).where(col(Lot.id).in_({p[0] for p in parts})))
-        ).scalars()
-    }
-    flags: list[Flag] = []
-    for lot_id, barcode in parts:
-        lot = part_lots[lot_id]
-        name = barcode or lot.code
-        for flag in checks.lot_flags(
-            lot_code=lot.code,
-            status=lot.status,
-            expiry_date=lot.expiry_date,
-            retest_date=lot.retest_date,
-            warning_days=0,
-            today=today,
-            part=name,
-        ):
-            if flag.severity == BLOCK:
-                flags.append(flag)
-        flagged_batch = await source_batch_flagged(session, lot)
-        if flagged_batch is not None:
-            flags.append(
-                Flag(
-                    "SOURCE_BATCH_FLAGGED",
-                    BLOCK,
-                    f"Part {name} of lot '{lot.code}' was made by batch "
-                    f"'{flagged_batch}', which has an open blocking flag.",
-                )
-            )
     return flags
 
 

@@ -27,7 +27,7 @@ from models.units import (
     UnitStatus,
 )
 from models.users import User
-from services import audit, catalog, checks, codes, lots
+from services import audit, catalog, checks, codes, lots, parts
 from services.errors import AlreadyExists, Conflict, NotFound
 
 UNIT = Unit.__table__  # type: ignore[attr-defined]
@@ -182,6 +182,8 @@ async def view(
         type_ if type_ is not None else await session.get_one(ComponentType, lot.component_type_id)
     )
     flags = unit_flags(unit, lot, component_type, today)
+    if component_type.is_assembly:  # blocked whenever a part would be, as at the line
+        flags += await parts.part_flags(session, unit, today)
     blocking = checks.blocking_codes(flags)
     return UnitPublic(
         id=unit.id or 0,

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.support import (
     UNIT_FIELDS,
@@ -168,11 +167,6 @@ async def test_a_kit_is_blocked_while_a_part_is_quarantined(
     await scan_ok(client, line.operator, kit["barcode"], BATCH)
 
 
-@pytest.mark.xfail(
-    reason="BUG: GET /units/{barcode} of an assembly ignores its parts: usable true and "
-    "blocking [] while a part's lot is quarantined, though the scan is blocked",
-    strict=True,
-)
 async def test_the_kit_view_shows_what_blocks_a_part(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

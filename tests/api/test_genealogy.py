@@ -161,8 +161,11 @@ async def test_exports_list_the_same_items(client: httpx.AsyncClient, actors: Ac
     assert filters_item["operator"] == "operator1" and filters_item["station"] == "ST-1"
     assert filters_item["quantity"] == 2 and filters_item["depth"] == 4
     assert filters_item["path"] == [
-        "batch CT-2", f"assembly {made['kit']['barcode']}", f"lot {made['vector']['code']}",
-        "batch VB-1", f"lot {made['filters']['code']}",
+        "batch CT-2",
+        f"assembly {made['kit']['barcode']}",
+        f"lot {made['vector']['code']}",
+        "batch VB-1",
+        f"lot {made['filters']['code']}",
     ]
     assert any(d["code"] == "LOT_STATUS_CHANGED_AFTER_USE" for d in filters_item["deviations"])
     head = (await client.get("/audit/head", headers=qa.headers)).json()

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.support import (
     BAG_GTIN,
@@ -478,11 +477,6 @@ async def test_more_than_the_bom_asks_is_a_warning(
     assert await batch_flags(client, line.qa, "B-BOM") == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: a scan without a step counts against the BOM line when checked, but not "
-    "when a later scan names the step: 3 of a type asked 2 gives no OVER_BOM_QUANTITY",
-    strict=True,
-)
 async def test_over_bom_counts_scans_with_and_without_a_step(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

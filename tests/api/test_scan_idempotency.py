@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.support import (
     Actor,
@@ -29,12 +28,6 @@ from tests.support import (
 )
 
 BATCH = "B-100"
-IDEMPOTENT_RETRY_BUG = pytest.mark.xfail(
-    reason="BUG: a retry with a used client_scan_id answers 422 INVALID_VALUE: "
-    "scanning.record() relies on the unique constraint, rolls the session back, then reads "
-    "actor.username from the expired user (MissingGreenlet)",
-    strict=True,
-)
 
 
 @dataclass
@@ -63,7 +56,6 @@ async def _left(client: httpx.AsyncClient, line: Line, lot: dict[str, Any]) -> i
     return left
 
 
-@IDEMPOTENT_RETRY_BUG
 async def test_a_retry_gets_the_first_answer_and_changes_nothing(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -102,7 +94,6 @@ async def test_a_retry_gets_the_first_answer_and_changes_nothing(
     assert await _left(client, line, sets) == 7
 
 
-@IDEMPOTENT_RETRY_BUG
 async def test_a_blocked_first_answer_is_replayed(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -131,7 +122,6 @@ async def test_a_blocked_first_answer_is_replayed(
     assert stored[0]["client_scan_id"] == "c-1"
 
 
-@IDEMPOTENT_RETRY_BUG
 async def test_a_different_scan_under_a_used_id_is_a_conflict(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
