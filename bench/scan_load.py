@@ -160,7 +160,8 @@ def report(label: str, result: Result, ok: int) -> float:
     lat = result.latencies_ms
     print(
         f"{label}: {rate:,.0f} ok/s over {result.seconds:.1f} s "
-        f"({sum(result.statuses.values()):,} requests, statuses {dict(sorted(result.statuses.items()))}); "
+        f"({sum(result.statuses.values()):,} requests, "
+        f"statuses {dict(sorted(result.statuses.items()))}); "
         f"latency p50 {statistics.median(lat):.1f} ms, p99 {percentile(lat, 0.99):.1f} ms"
     )
     return rate

@@ -47,6 +47,21 @@ class Scan(SQLModel, table=True):
         ),
         Index(None, "batch_id", "id"),
         Index(None, "lot_id"),
+        # The genealogy walks: accepted, unreversed scans by lot and by batch.
+        Index(
+            "ix_scan_used_lot",
+            "lot_id",
+            "batch_id",
+            sqlite_where=text("outcome = 'accepted' AND reversed_at IS NULL"),
+            postgresql_where=text("outcome = 'accepted' AND reversed_at IS NULL"),
+        ),
+        Index(
+            "ix_scan_used_batch",
+            "batch_id",
+            "lot_id",
+            sqlite_where=text("outcome = 'accepted' AND reversed_at IS NULL"),
+            postgresql_where=text("outcome = 'accepted' AND reversed_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,7 +1,10 @@
 """Back up and restore a sutrace database while the service runs.
 
-    python -m scripts.backup backup  DATABASE_URL FILE   # SQLite: online backup API; PostgreSQL: pg_dump -Fc
-    python -m scripts.backup restore FILE DATABASE_URL   # into a new, empty database (or file)
+    python -m scripts.backup backup  DATABASE_URL FILE
+    python -m scripts.backup restore FILE DATABASE_URL
+
+SQLite is copied with its online backup API, PostgreSQL with pg_dump's custom format; a restore
+goes into a new, empty database (or a new file).
 
 A restored copy serves the same data and passes GET /api/v1/audit/verify; compare its
 GET /api/v1/audit/head with the head published before the backup to prove nothing was cut.

@@ -18,8 +18,18 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = ["id", "at", "actor", "action", "entity_type", "entity_id", "before", "after",
-           "reason", "signature"]
+COLUMNS = [
+    "id",
+    "at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "before",
+    "after",
+    "reason",
+    "signature",
+]
 
 PG_FUNCTION = """
 CREATE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -33,9 +43,7 @@ BEGIN
     RETURN NEW;
 END
 $$
-""".format(
-    changed=" OR ".join(f"NEW.{c}::text IS DISTINCT FROM OLD.{c}::text" for c in COLUMNS)
-)
+""".format(changed=" OR ".join(f"NEW.{c}::text IS DISTINCT FROM OLD.{c}::text" for c in COLUMNS))
 
 SQLITE_UPDATE = """
 CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
