@@ -38,32 +38,77 @@ def generate(conninfo: str) -> tuple[int, str]:
     now = datetime.now(UTC)
     expiry = date.today() + timedelta(days=365)
     with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
-        cur.execute("INSERT INTO component_type (id, code, name, category, tracking, risk, "
-                    "has_expiry, expiry_warning_days, is_assembly, created_at, created_by) VALUES "
-                    "(1, 'PART', 'Part', 'bag', 'lot', 'high', true, 30, false, %s, 'bench'), "
-                    "(2, 'VECTOR', 'Vector', 'vector', 'lot', 'high', true, 30, false, %s, "
-                    "'bench')", (now, now))
+        cur.execute(
+            "INSERT INTO component_type (id, code, name, category, tracking, risk, "
+            "has_expiry, expiry_warning_days, is_assembly, created_at, created_by) VALUES "
+            "(1, 'PART', 'Part', 'bag', 'lot', 'high', true, 30, false, %s, 'bench'), "
+            "(2, 'VECTOR', 'Vector', 'vector', 'lot', 'high', true, 30, false, %s, "
+            "'bench')",
+            (now, now),
+        )
         batches = INTERMEDIATE + FINAL
-        with cur.copy("COPY batch (id, batch_number, product, coi, status, created_at, "
-                      "created_by) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY batch (id, batch_number, product, coi, status, created_at, created_by) FROM STDIN"
+        ) as copy:
             for b in range(1, batches + 1):
-                copy.write_row((b, f"B-{b:05d}", "Vector" if b <= INTERMEDIATE else "CAR-T",
-                                f"COI-{b:05d}", "completed", now, "bench"))
-        with cur.copy("COPY lot (id, code, component_type_id, supplier_lot, quantity_received, "
-                      "quantity_left, units_registered, expiry_date, status, received_at, "
-                      "received_by, source_batch_id) FROM STDIN") as copy:
+                copy.write_row(
+                    (
+                        b,
+                        f"B-{b:05d}",
+                        "Vector" if b <= INTERMEDIATE else "CAR-T",
+                        f"COI-{b:05d}",
+                        "completed",
+                        now,
+                        "bench",
+                    )
+                )
+        with cur.copy(
+            "COPY lot (id, code, component_type_id, supplier_lot, quantity_received, "
+            "quantity_left, units_registered, expiry_date, status, received_at, "
+            "received_by, source_batch_id) FROM STDIN"
+        ) as copy:
             for lot in range(1, COMPONENT_LOTS + 1):
-                copy.write_row((lot, f"L-{lot:06d}", 1, f"S{lot}", 10**6, 10**5, 0, expiry,
-                                "released", now, "bench", None))
+                copy.write_row(
+                    (
+                        lot,
+                        f"L-{lot:06d}",
+                        1,
+                        f"S{lot}",
+                        10**6,
+                        10**5,
+                        0,
+                        expiry,
+                        "released",
+                        now,
+                        "bench",
+                        None,
+                    )
+                )
             for i in range(1, INTERMEDIATE + 1):
                 lot = COMPONENT_LOTS + i
-                copy.write_row((lot, f"L-{lot:06d}", 2, f"V{i}", 10**6, 10**5, 0, expiry,
-                                "released", now, "bench", i))
+                copy.write_row(
+                    (
+                        lot,
+                        f"L-{lot:06d}",
+                        2,
+                        f"V{i}",
+                        10**6,
+                        10**5,
+                        0,
+                        expiry,
+                        "released",
+                        now,
+                        "bench",
+                        i,
+                    )
+                )
         hot = 1
         scan_id = 0
-        with cur.copy("COPY scan (id, barcode, outcome, flags, batch_id, quantity, lot_id, "
-                      "lot_status_at_scan, expiry_at_scan, actor, at, response_status) "
-                      "FROM STDIN") as copy:
+        with cur.copy(
+            "COPY scan (id, barcode, outcome, flags, batch_id, quantity, lot_id, "
+            "lot_status_at_scan, expiry_at_scan, actor, at, response_status) "
+            "FROM STDIN"
+        ) as copy:
             for batch in range(1, batches + 1):
                 lots = [rng.randint(2, COMPONENT_LOTS) for _ in range(SCANS_PER_BATCH)]
                 if batch <= INTERMEDIATE:
@@ -73,12 +118,27 @@ def generate(conninfo: str) -> tuple[int, str]:
                         lots[k] = COMPONENT_LOTS + rng.randint(1, INTERMEDIATE)
                 for lot in lots:
                     scan_id += 1
-                    copy.write_row((scan_id, f"L-{lot:06d}", "accepted", "[]", batch, 1, lot,
-                                    "released", expiry, "bench", now, 201))
+                    copy.write_row(
+                        (
+                            scan_id,
+                            f"L-{lot:06d}",
+                            "accepted",
+                            "[]",
+                            batch,
+                            1,
+                            lot,
+                            "released",
+                            expiry,
+                            "bench",
+                            now,
+                            201,
+                        )
+                    )
         for table in ("component_type", "lot", "batch", "scan"):
             cur.execute(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
-        cur.execute("UPDATE counter SET value = %s WHERE name = 'lot'",
-                    (COMPONENT_LOTS + INTERMEDIATE,))
+        cur.execute(
+            "UPDATE counter SET value = %s WHERE name = 'lot'", (COMPONENT_LOTS + INTERMEDIATE,)
+        )
         conn.commit()
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -94,8 +154,10 @@ def timed(http: httpx.Client, path: str, headers: dict[str, str], calls: int) ->
         samples.append((time.perf_counter() - start) * 1000)
         r.raise_for_status()
         size = len(r.json()) if isinstance(r.json(), list) else len(r.json()["items"])
-    return (f"p50 {statistics.median(samples):.1f} ms, p99 {percentile(samples, 0.99):.1f} ms "
-            f"over {calls} calls"), size
+    return (
+        f"p50 {statistics.median(samples):.1f} ms, p99 {percentile(samples, 0.99):.1f} ms "
+        f"over {calls} calls"
+    ), size
 
 
 def main() -> None:
@@ -108,17 +170,25 @@ def main() -> None:
         conninfo = url.replace("postgresql+psycopg://", "postgresql://")
         started = time.perf_counter()
         hot, final = generate(conninfo)
-        print(f"generated {INTERMEDIATE + FINAL:,} batches and "
-              f"{(INTERMEDIATE + FINAL) * SCANS_PER_BATCH:,} scans in "
-              f"{time.perf_counter() - started:.0f} s")
+        print(
+            f"generated {INTERMEDIATE + FINAL:,} batches and "
+            f"{(INTERMEDIATE + FINAL) * SCANS_PER_BATCH:,} scans in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
         if args.explain:
             with psycopg.connect(conninfo) as conn:
                 final_id = int(final.removeprefix("B-"))
                 for label, query, params in (
-                    ("forward (where-used)", WHERE_USED.text,
-                     {"lot_id": hot, "max_depth": MAX_DEPTH}),
-                    ("backward (containers)", CONTAINERS.text,
-                     {"batch_id": final_id, "max_depth": MAX_DEPTH}),
+                    (
+                        "forward (where-used)",
+                        WHERE_USED.text,
+                        {"lot_id": hot, "max_depth": MAX_DEPTH},
+                    ),
+                    (
+                        "backward (containers)",
+                        CONTAINERS.text,
+                        {"batch_id": final_id, "max_depth": MAX_DEPTH},
+                    ),
                 ):
                     sql = query
                     for name, value in params.items():
