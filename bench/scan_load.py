@@ -181,10 +181,11 @@ def main() -> None:
             f"seeded {LOTS:,} lots, {len(data['accept']) + len(data['block']):,} units, "
             f"{BATCHES} batches in progress"
         )
+        requests = scan_requests(keys, data)  # one stream: no barcode or client id used twice
         with served(url, workers=args.workers) as base:
-            warm = asyncio.run(drive(base, 4, 2, scan_requests(keys, data)))
+            warm = asyncio.run(drive(base, 4, 2, requests))
             result = asyncio.run(
-                drive(base, args.connections, args.seconds, scan_requests(keys, data))
+                drive(base, args.connections, args.seconds, requests)
             )
         accepted = result.statuses.get(201, 0)
         scans = report(
