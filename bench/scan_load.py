@@ -184,9 +184,7 @@ def main() -> None:
         requests = scan_requests(keys, data)  # one stream: no barcode or client id used twice
         with served(url, workers=args.workers) as base:
             warm = asyncio.run(drive(base, 4, 2, requests))
-            result = asyncio.run(
-                drive(base, args.connections, args.seconds, requests)
-            )
+            result = asyncio.run(drive(base, args.connections, args.seconds, requests))
         accepted = result.statuses.get(201, 0)
         scans = report(
             f"scans ({args.workers} workers, {args.connections} connections)", result, accepted

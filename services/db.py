@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import event
@@ -17,11 +18,19 @@ from services.config import Settings
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
+def canonical_json(value: Any) -> str:
+    """JSON columns are stored canonical (sorted keys, no whitespace, UTF-8 kept): the audit
+    trail's hashed form, so verification can hash the stored text as it is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     """Create the engine for `settings.database_url`, with SQLite made safe for concurrent use."""
     url = settings.database_url
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, json_serializer=canonical_json
+        )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
@@ -29,6 +38,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=False,
+        json_serializer=canonical_json,
     )
 
 
