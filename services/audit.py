@@ -86,6 +86,9 @@ async def lock_chain(session: AsyncSession, *, skip_locked: bool = False) -> Cha
     return None if head is None else ChainHead(seq=head.seq, hash=head.hash)
 
 
+_APPEND = insert(EVENT)
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -101,17 +104,18 @@ async def record(
     """Append one event inside the caller's transaction; the sequencer chains it after commit."""
     session.info[WROTE] = True
     await session.execute(
-        insert(EVENT).values(
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-            reason=reason,
-            signature=signature,
-        )
+        _APPEND,
+        {
+            "at": utcnow(),
+            "actor": actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "before": before,
+            "after": after,
+            "reason": reason,
+            "signature": signature,
+        },
     )
 
 

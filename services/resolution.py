@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -41,7 +42,7 @@ def _refuse(code: str, message: str, status: int) -> Resolved:
 async def resolve(session: AsyncSession, text: str) -> Resolved:
     """`text` has passed `gs1.check_raw_barcode` (trailing CR/LF removed)."""
     if codes.UNIT_BARCODE.match(text):
-        return await _by_unit(session, _unit_with_lot(col(Unit.barcode) == text), text)
+        return await _by_unit(session, _UNIT_BY_BARCODE, text, {"barcode": text})
     if codes.LOT_CODE.match(text):
         return await _by_lot_code(session, text)
     if not gs1.is_gs1(text):
@@ -140,10 +141,16 @@ def _unit_with_lot(*conditions: ColumnElement[bool]) -> Select[Unit, Lot, Compon
     )
 
 
+_UNIT_BY_BARCODE = _unit_with_lot(col(Unit.barcode) == bindparam("barcode"))
+
+
 async def _by_unit(
-    session: AsyncSession, query: Select[Unit, Lot, ComponentType], named: str
+    session: AsyncSession,
+    query: Select[Unit, Lot, ComponentType],
+    named: str,
+    params: dict[str, Any] | None = None,
 ) -> Resolved:
-    found = (await session.execute(query)).one_or_none()
+    found = (await session.execute(query, params)).one_or_none()
     if found is None:
         return _refuse("UNKNOWN_BARCODE", f"Unit {named} is not registered here.", 404)
     unit, lot, component_type = found
