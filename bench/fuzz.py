@@ -24,7 +24,9 @@ def main() -> None:
         keys = make_users(url, list(Role))
         with served(url) as base:
             started = time.perf_counter()
-            failures = fuzz(base, keys, args.examples)
+            failures = fuzz(
+                base, keys, args.examples, progress=lambda line: print(line, flush=True)
+            )
             elapsed = time.perf_counter() - started
     print(
         f"{args.db}: up to {args.examples} examples per operation in {elapsed:.0f} s; "

@@ -23,7 +23,7 @@ EXAMPLES = int(os.environ.get("SUTRACE_FUZZ_EXAMPLES", "12"))
 SKIP = {("GET", "/api/v1/events")}  # an endless stream; tested in test_events.py
 
 
-def fuzz(base: str, keys: dict[Role, str], examples: int) -> list[str]:
+def fuzz(base: str, keys: dict[Role, str], examples: int, progress: Any = None) -> list[str]:
     """Run every operation with generated input; returns the failures found."""
     schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
     failures: list[str] = []
@@ -39,6 +39,8 @@ def fuzz(base: str, keys: dict[Role, str], examples: int) -> list[str]:
             _fuzz_operation(operation, base, keys, examples, calls)
         except Exception as exc:  # collect them all, report together
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:500]}")
+        if progress is not None:
+            progress(f"{operation.method.upper()} {operation.path}: {calls[0]} requests so far")
     if calls[0] < 50:
         failures.append(f"only {calls[0]} requests were generated")
     return failures
