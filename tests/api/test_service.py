@@ -32,3 +32,11 @@ async def test_openapi_and_docs_are_public_and_list_full_paths(
     assert "/api/v1/users/{username}/keys" in paths and "/api/v1/audit/verify" in paths
     r = await client.get("http://test/docs")
     assert r.status_code == 200 and "swagger" in r.text.lower()
+
+
+async def test_cors_is_closed_unless_configured(client: httpx.AsyncClient) -> None:
+    r = await client.options("/me", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    assert "access-control-allow-origin" not in r.headers
+    r = await client.get("/me", headers={**ADMIN, "Origin": "https://evil.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
