@@ -16,7 +16,7 @@ from models.catalog import ComponentType
 from models.lots import Lot
 from models.units import Unit
 from models.users import User
-from services import audit, catalog, lots, units, users
+from services import catalog, lots, units, users
 from services.clock import today_in
 from services.config import Settings
 from services.errors import Forbidden, SutraceError
@@ -33,7 +33,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except SutraceError as exc:
             if exc.commit:
                 await session.commit()
-                await _after_commit(request, session)
             else:
                 await session.rollback()
             raise
@@ -42,12 +41,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
-            await _after_commit(request, session)
-
-
-async def _after_commit(request: Request, session: AsyncSession) -> None:
-    """Nothing to do but forget the marker: the sequencer chains committed events in batches."""
-    session.info.pop(audit.WROTE, None)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

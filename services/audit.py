@@ -34,7 +34,6 @@ HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 log = logging.getLogger("sutrace.audit")
 VERIFY_CHUNK = 20_000
 SEQUENCE_BATCH = 5000
-WROTE = "sutrace.audit.wrote"  # session.info key: this unit of work appended events
 
 
 def format_at(at: datetime) -> str:
@@ -102,7 +101,6 @@ async def record(
     signature: dict[str, Any] | None = None,
 ) -> None:
     """Append one event inside the caller's transaction; the sequencer chains it after commit."""
-    session.info[WROTE] = True
     await session.execute(
         _APPEND,
         {
