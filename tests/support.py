@@ -465,3 +465,23 @@ async def staff(actors: Actors, *roles: Role | str) -> list[Actor]:
     for username, _ in wanted:
         made.append(actors._made[username])
     return made
+
+
+@dataclass
+class Line:
+    """The people at the line: one user of each production role."""
+
+    qa: Actor
+    warehouse: Actor
+    supervisor: Actor
+    operator: Actor
+
+
+async def line_staff(actors: Actors) -> Line:
+    await staff(actors, "qa", "warehouse", "supervisor", "operator")
+    return Line(
+        qa=await actors.get("qa"),
+        warehouse=await actors.get("warehouse"),
+        supervisor=await actors.get("supervisor"),
+        operator=await actors.get("operator"),
+    )

@@ -4,7 +4,6 @@ batch makes, and the batch's scans and flags."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ import httpx
 from tests.support import (
     Actor,
     Actors,
+    Line,
     abort_batch,
     add_units,
     assert_blocked,
@@ -24,6 +24,7 @@ from tests.support import (
     create_batch,
     create_type,
     get_json,
+    line_staff,
     lot_total,
     post_scan,
     receive_lot,
@@ -46,23 +47,9 @@ BATCH_FIELDS = {
 }
 
 
-@dataclass
-class Line:
-    qa: Actor
-    warehouse: Actor
-    supervisor: Actor
-    operator: Actor
-
-
 async def _line(client: httpx.AsyncClient, actors: Actors) -> Line:
     """BAG (serial) and SET (lot)."""
-    await staff(actors, "qa", "warehouse", "supervisor", "operator")
-    line = Line(
-        qa=await actors.get("qa"),
-        warehouse=await actors.get("warehouse"),
-        supervisor=await actors.get("supervisor"),
-        operator=await actors.get("operator"),
-    )
+    line = await line_staff(actors)
     await create_type(client, line.qa, "BAG", tracking="serial")
     await create_type(client, line.qa, "SET", tracking="lot")
     return line

@@ -4,7 +4,6 @@ scan, returning or discarding what it took. Reconciliation balances throughout."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ import httpx
 from tests.support import (
     Actor,
     Actors,
+    Line,
     add_units,
     assert_blocked,
     assert_problem,
@@ -22,6 +22,7 @@ from tests.support import (
     create_batch,
     create_type,
     get_json,
+    line_staff,
     post_scan,
     receive_lot,
     release_lot,
@@ -35,23 +36,9 @@ BATCH = "B-100"
 SIGNATURE_FIELDS = {"username", "full_name", "at", "meaning", "record_hash"}
 
 
-@dataclass
-class Line:
-    qa: Actor
-    warehouse: Actor
-    supervisor: Actor
-    operator: Actor
-
-
 async def _line(client: httpx.AsyncClient, actors: Actors) -> Line:
     """BAG (serial) and SET (lot); batch B-100 in progress without a BOM."""
-    await staff(actors, "qa", "warehouse", "supervisor", "operator")
-    line = Line(
-        qa=await actors.get("qa"),
-        warehouse=await actors.get("warehouse"),
-        supervisor=await actors.get("supervisor"),
-        operator=await actors.get("operator"),
-    )
+    line = await line_staff(actors)
     await create_type(client, line.qa, "BAG", tracking="serial")
     await create_type(client, line.qa, "SET", tracking="lot")
     await create_batch(client, line.supervisor, BATCH)

@@ -4,7 +4,6 @@ batch (and the lots it made) until QA resolves them; genealogy and recalls show 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ import httpx
 from tests.support import (
     Actor,
     Actors,
+    Line,
     abort_batch,
     add_units,
     assert_blocked,
@@ -24,34 +24,20 @@ from tests.support import (
     create_type,
     flag_message,
     get_json,
+    line_staff,
     post_scan,
     release_lot,
     released_lot,
     scan_ok,
     site_today,
-    staff,
 )
 
 AFTER_USE = "LOT_STATUS_CHANGED_AFTER_USE"
 
 
-@dataclass
-class Line:
-    qa: Actor
-    warehouse: Actor
-    supervisor: Actor
-    operator: Actor
-
-
 async def _line(client: httpx.AsyncClient, actors: Actors) -> Line:
     """SET (lot), BAG (serial), VEC (lot: what a batch makes), KIT (assembly)."""
-    await staff(actors, "qa", "warehouse", "supervisor", "operator")
-    line = Line(
-        qa=await actors.get("qa"),
-        warehouse=await actors.get("warehouse"),
-        supervisor=await actors.get("supervisor"),
-        operator=await actors.get("operator"),
-    )
+    line = await line_staff(actors)
     await create_type(client, line.qa, "SET", tracking="lot")
     await create_type(client, line.qa, "BAG", tracking="serial")
     await create_type(client, line.qa, "VEC", tracking="lot", category="vector")

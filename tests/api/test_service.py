@@ -35,8 +35,9 @@ async def test_openapi_and_docs_are_public_and_list_full_paths(
 
 
 async def test_cors_is_closed_unless_configured(client: httpx.AsyncClient) -> None:
-    r = await client.options("/me", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    r = await client.options(
+        "/me", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    )
     assert "access-control-allow-origin" not in r.headers
     r = await client.get("/me", headers={**ADMIN, "Origin": "https://evil.example"})
     assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
