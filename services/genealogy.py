@@ -58,7 +58,10 @@ used(batch_id, depth, path, rank) AS (
            ROW_NUMBER() OVER (PARTITION BY batch_id ORDER BY depth, path)
     FROM reach WHERE batch_id IS NOT NULL
 )
-SELECT 'B', batch_id, depth, path FROM used WHERE rank = 1
+SELECT used.batch_id, used.depth, used.path, b.batch_number, b.status, b.coi
+FROM used JOIN batch b ON b.id = used.batch_id
+WHERE used.rank = 1
+ORDER BY used.depth, used.batch_id
 """
 )
 
@@ -68,24 +71,25 @@ class Use:
     batch_id: int
     depth: int
     path: list[tuple[str, int]]  # ("L", lot id) and ("B", batch id), from the lot to the batch
+    batch_number: str
+    status: str
+    coi: str | None
 
 
 async def where_used(session: AsyncSession, lot_id: int) -> list[Use]:
     """Every batch that used the lot at any depth, each with its shortest path."""
-    rows = (await session.execute(WHERE_USED, {"lot_id": lot_id, "max_depth": MAX_DEPTH})).all()
-    best: dict[int, tuple[int, str]] = {}
-    for kind, node, depth, path in rows:
-        if kind != "B":
-            continue
-        if node not in best or (depth, path) < best[node]:
-            best[node] = (depth, path)
-    return sorted(
-        (
-            Use(batch_id=node, depth=depth, path=_parse(path))
-            for node, (depth, path) in best.items()
-        ),
-        key=lambda use: (use.depth, use.batch_id),
-    )
+    rows = await session.execute(WHERE_USED, {"lot_id": lot_id, "max_depth": MAX_DEPTH})
+    return [
+        Use(
+            batch_id=batch_id,
+            depth=depth,
+            path=_parse(path),
+            batch_number=number,
+            status=status,
+            coi=coi,
+        )
+        for batch_id, depth, path, number, status, coi in rows
+    ]
 
 
 def _parse(path: str) -> list[tuple[str, int]]:
@@ -96,24 +100,12 @@ async def forward_trace(session: AsyncSession, lot_id: int) -> list[dict[str, An
     """The where-used answer as plain rows (`WhereUsed` fields): at ten thousand batches,
     building and re-validating models would cost more than the query."""
     uses = await where_used(session, lot_id)
-    if not uses:
-        return []
-    found = {
-        row.id: row
-        for row in await session.execute(
-            select(col(Batch.id), col(Batch.batch_number), col(Batch.status), col(Batch.coi)).where(
-                col(Batch.id).in_([u.batch_id for u in uses])
-            )
-        )
-    }
-    paths = await describe_paths(
-        session, uses, numbers={key: row.batch_number for key, row in found.items()}
-    )
+    paths = await describe_paths(session, uses, numbers={u.batch_id: u.batch_number for u in uses})
     return [
         {
-            "batch": found[u.batch_id].batch_number,
-            "status": found[u.batch_id].status,
-            "coi": found[u.batch_id].coi,
+            "batch": u.batch_number,
+            "status": u.status,
+            "coi": u.coi,
             "depth": u.depth,
             "path": paths[u.batch_id],
         }
