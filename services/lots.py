@@ -14,6 +14,7 @@ from models.base import utcnow
 from models.catalog import ComponentType
 from models.lots import (
     TRANSITIONS,
+    Inspection,
     Lot,
     LotAdjust,
     LotAdjustment,
@@ -30,7 +31,7 @@ from models.users import Role, User
 from services import audit, catalog, naming
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.flags import raise_after_use, source_batch_flagged
-from services.signatures import sign
+from services.signatures import Signer, sign
 
 
 async def refuse_recalled(
@@ -153,14 +154,31 @@ async def change_status(
                 "blocking flag; it cannot be released until QA resolves it.",
                 code="SOURCE_BATCH_FLAGGED",
             )
+    raised = await apply_status(
+        session, actor, signer, lot, LotStatus(change.status), change.reason, change.inspection
+    )
+    return lot, raised
+
+
+async def apply_status(
+    session: AsyncSession,
+    actor: User,
+    signer: Signer,
+    lot: Lot,
+    status: LotStatus,
+    reason: str,
+    inspection: Inspection | None = None,
+) -> list[dict[str, Any]]:
+    """Move `lot` to `status` (checked by the caller) under `signer`'s signature: a release keeps
+    the signature and the inspection; a blocking status flags every batch that used the lot."""
     before = await snapshot(session, lot)
-    lot.status = change.status
+    lot.status = status
     lot.release = None
     after = await snapshot(session, lot)
     seal = signer.seal(after)
-    if change.status == LotStatus.released:
-        assert change.inspection is not None
-        lot.release = {"signature": seal, "inspection": change.inspection.model_dump()}
+    if status == LotStatus.released:
+        assert inspection is not None
+        lot.release = {"signature": seal, "inspection": inspection.model_dump()}
         after = await snapshot(session, lot)
     await session.flush()
     await audit.record(
@@ -171,13 +189,12 @@ async def change_status(
         entity_id=lot.id or 0,
         before=before,
         after=after,
-        reason=change.reason,
+        reason=reason,
         signature=seal,
     )
-    raised: list[dict[str, Any]] = []
-    if change.status in BLOCKING_STATUSES:
-        raised = await raise_after_use(session, actor, lot, signer)
-    return lot, raised
+    if status in BLOCKING_STATUSES:
+        return await raise_after_use(session, actor, lot, signer)
+    return []
 
 
 BLOCKING_STATUSES = frozenset({LotStatus.quarantined, LotStatus.rejected, LotStatus.recalled})

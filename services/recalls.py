@@ -17,7 +17,6 @@ from models.units import Unit, UnitStatus
 from models.users import User
 from services import audit, catalog, genealogy, lots
 from services.errors import Conflict, NotFound
-from services.flags import raise_after_use
 from services.signatures import sign
 
 
@@ -66,25 +65,15 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
     impact_lots: list[dict[str, Any]] = []
     for lot in affected:
         impact_lots.append({"id": lot.id, "code": lot.code, "status_before": lot.status})
-        if lot.status == LotStatus.recalled:
-            continue
-        before = await lots.snapshot(session, lot)
-        lot.status = LotStatus.recalled
-        lot.release = None
-        await session.flush()
-        after = await lots.snapshot(session, lot)
-        await audit.record(
-            session,
-            actor=actor.username,
-            action="lot.status",
-            entity_type="lot",
-            entity_id=lot.id or 0,
-            before=before,
-            after=after,
-            reason=f"Recall {data.notice_ref}: {data.reason}",
-            signature=signer.seal(after),
-        )
-        await raise_after_use(session, actor, lot, signer)
+        if lot.status != LotStatus.recalled:
+            await lots.apply_status(
+                session,
+                actor,
+                signer,
+                lot,
+                LotStatus.recalled,
+                f"Recall {data.notice_ref}: {data.reason}",
+            )
     units_available = await _available_units(session, [lot.id or 0 for lot in affected])
     recall = Recall(
         component_type_id=component_type.id or 0,
