@@ -74,10 +74,6 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/events"): AUDIT_READERS,
 }
 
-# Served without a key: the service's own health, metrics and documentation.
-PUBLIC_PATHS = frozenset({"/healthz", "/metrics", "/openapi.json", "/docs", "/redoc"})
-
-
 API_PREFIX = "/api/v1"
 
 

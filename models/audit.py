@@ -12,18 +12,6 @@ from models.base import UtcDateTime
 
 GENESIS_HASH = "0" * 64
 
-ENTITY_TYPES = (
-    "user",
-    "key",
-    "component_type",
-    "lot",
-    "unit",
-    "batch",
-    "scan",
-    "flag",
-    "recall",
-)
-
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"

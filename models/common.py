@@ -1,4 +1,4 @@
-"""Schemas shared by every resource: pages of lists, problems."""
+"""Schemas shared by every resource: pages of lists."""
 
 from __future__ import annotations
 
@@ -12,17 +12,3 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[FieldError] | None = None

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.base import utcnow
-from models.batches import Batch
 from models.lots import Lot, LotStatus, Recall, RecallCreate, RecallPublic
 from models.units import Unit, UnitStatus
 from models.users import User
@@ -117,19 +116,11 @@ async def _batches_affected(session: AsyncSession, affected: Sequence[Lot]) -> l
         for use in uses:
             if use.batch_id not in found or use.depth < found[use.batch_id][0].depth:
                 found[use.batch_id] = (use, paths[use.batch_id])
-    if not found:
-        return []
-    batches = {
-        b.id: b
-        for b in (
-            await session.execute(select(Batch).where(col(Batch.id).in_(list(found))))
-        ).scalars()
-    }
     return [
         {
-            "batch": batches[batch_id].batch_number,
-            "status": batches[batch_id].status,
-            "coi": batches[batch_id].coi,
+            "batch": use.batch_number,
+            "status": use.status,
+            "coi": use.coi,
             "depth": use.depth,
             "path": path,
         }
