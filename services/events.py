@@ -78,7 +78,10 @@ async def stream(
     """Server-Sent Events from `last_seq` on (or from now); polls as a fallback for events
     committed by other workers."""
     if last_seq is None:
-        async with sessionmaker() as session:
+        # "Later" means committed after connecting: chain what is committed first, so an event
+        # committed before the connection but not yet sequenced is not sent as a new one.
+        async with sessionmaker() as session, session.begin():
+            await audit.sequence(session, wait=True)
             last_seq = (await audit.chain_head(session)).seq
     yield ": connected\n\n"
     idle = 0.0
