@@ -54,7 +54,6 @@ async def raise_after_use(
     uses = await genealogy.where_used(session, lot.id or 0)
     if not uses:
         return []
-    paths = await genealogy.describe_paths(session, uses)
     already = set(
         (
             await session.execute(
@@ -77,8 +76,7 @@ async def raise_after_use(
             severity="block",
             status=FlagStatus.open,
             message=f"Lot '{lot.code}' became {lot.status} after batch "
-            f"'{await naming.batch_number_of(session, use.batch_id)}' used it "
-            f"({' -> '.join(paths[use.batch_id])}).",
+            f"'{use.batch_number}' used it ({' -> '.join(use.path)}).",
             lot_id=lot.id,
             raised_at=now,
         )

@@ -4,7 +4,6 @@ The graph has two kinds of node, lots and batches, and three kinds of edge:
 - lot -> batch: an accepted, unreversed scan of the lot (or of one of its units) into the batch;
 - lot -> lot: a part of the lot built into an assembly, whose internal lot is the next node;
 - batch -> lot: a lot the batch produced (`lot.source_batch_id`).
-The walk carries its path as text, which keeps it cycle-safe and gives the shortest path.
 """
 
 from __future__ import annotations
@@ -12,56 +11,72 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, String, bindparam, column, select, text
+from sqlalchemy import JSON, Date, Integer, String, bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from models.base import UtcDateTime
-from models.batches import Batch
-from models.lots import Lot
-from models.units import AssemblyPart, Unit
 
 MAX_DEPTH = 64
 
-# Each step of both walks is a plain join that PostgreSQL and SQLite drive through the indexes
-# from the few rows reached so far (a UNION of edge kinds inside the recursive step made
-# PostgreSQL hash every scan in the database at each step: 1.4 s at a million scans, and a join
-# to the scans after the walk merged the whole index: 0.6 s). The kinds of step (lot -> batch
-# that used it, lot -> assembly, batch -> lot it made) are the rows of `step`; the path text
-# keeps the walk cycle-safe and names every node on the way.
+# The forward walk in two parts, in one statement:
+# 1. `lots` walks from lot to lot only: from a lot to the lot made by a batch that used it, and to
+#    the internal lot of an assembly it was built into (`step` has a row for each kind, so that
+#    each step is a plain join that both databases drive through the indexes from the few lots
+#    reached so far; a UNION of edge kinds inside the step made PostgreSQL hash every scan at each
+#    step). Each row carries the path's names, and `seen`, the batches on the path by id, which
+#    keeps the walk cycle-safe (a batch is never entered twice, and a lot comes back only through
+#    a batch); UNION drops the rows repeated by several scans of one lot into one batch.
+# 2. `uses` joins the scans of every lot reached once, as a plain join: at a million scans, the
+#    batches that only consume (10,000 of them, reached 28,000 times) never enter the walk, so no
+#    path text is built for them until the one chosen is. A batch's shortest path goes through the
+#    lot of least depth it used, the lowest lot id among equals; MIN over depth * 2^32 + lot id
+#    picks both in one hash aggregate, where a window over the uses sorted all of them.
+# `depth` counts the steps from the lot: a batch that used it is 1, the lot that batch made 2.
 WHERE_USED = text(
     """
-WITH RECURSIVE step(kind) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3),
-reach(lot_id, batch_id, depth, path) AS (
-    SELECT CAST(:lot_id AS INTEGER), CAST(NULL AS INTEGER), 0,
-           ',L' || CAST(:lot_id AS VARCHAR) || ','
-    UNION ALL
-    SELECT COALESCE(u.lot_id, o.id), s.batch_id, r.depth + 1,
-           r.path || CASE WHEN s.batch_id IS NULL
-                          THEN 'L' || CAST(COALESCE(u.lot_id, o.id) AS VARCHAR)
-                          ELSE 'B' || CAST(s.batch_id AS VARCHAR) END || ','
-    FROM reach r
+WITH RECURSIVE step(kind) AS (SELECT 1 UNION ALL SELECT 2),
+lots(lot_id, depth, path, seen) AS (
+    SELECT l.id, 0,
+           ',' || COALESCE((SELECT 'assembly ' || a.barcode FROM unit a
+                            WHERE a.lot_id = l.id AND EXISTS (
+                                SELECT 1 FROM assembly_part ap WHERE ap.assembly_unit_id = a.id)),
+                           'lot ' || l.code) || ',',
+           ','
+    FROM lot l WHERE l.id = :lot_id
+    UNION
+    SELECT COALESCE(o.id, u.lot_id), r.depth + CASE WHEN o.id IS NULL THEN 1 ELSE 2 END,
+           r.path || CASE WHEN o.id IS NULL THEN 'assembly ' || u.barcode
+                          ELSE 'batch ' || b.batch_number || ',lot ' || o.code END || ',',
+           r.seen || CASE WHEN o.id IS NULL THEN '' ELSE CAST(b.id AS VARCHAR) || ',' END
+    FROM lots r
     CROSS JOIN step
     LEFT JOIN scan s ON step.kind = 1 AND s.lot_id = r.lot_id
          AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+    LEFT JOIN lot o ON o.source_batch_id = s.batch_id
+    LEFT JOIN batch b ON b.id = o.source_batch_id
     LEFT JOIN assembly_part p ON step.kind = 2 AND p.part_lot_id = r.lot_id
     LEFT JOIN unit u ON u.id = p.assembly_unit_id
-    LEFT JOIN lot o ON step.kind = 3 AND o.source_batch_id = r.batch_id
     WHERE r.depth < :max_depth
-      AND COALESCE(s.batch_id, u.lot_id, o.id) IS NOT NULL
-      AND r.path NOT LIKE '%,' || CASE WHEN s.batch_id IS NULL
-                                       THEN 'L' || CAST(COALESCE(u.lot_id, o.id) AS VARCHAR)
-                                       ELSE 'B' || CAST(s.batch_id AS VARCHAR) END || ',%'
+      AND COALESCE(o.id, u.lot_id) IS NOT NULL
+      AND (o.id IS NULL OR r.seen NOT LIKE '%,' || CAST(b.id AS VARCHAR) || ',%')
 ),
-used(batch_id, depth, path, rank) AS (
-    SELECT batch_id, depth, path,
-           ROW_NUMBER() OVER (PARTITION BY batch_id ORDER BY depth, path)
-    FROM reach WHERE batch_id IS NOT NULL
+reached(lot_id, depth, path, rank) AS (
+    SELECT lot_id, depth, path, ROW_NUMBER() OVER (PARTITION BY lot_id ORDER BY depth, path)
+    FROM lots
+),
+uses(batch_id, best) AS (
+    SELECT s.batch_id, MIN(l.depth * 4294967296 + l.lot_id)
+    FROM reached l
+    JOIN scan s ON s.lot_id = l.lot_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+    WHERE l.rank = 1
+    GROUP BY s.batch_id
 )
-SELECT used.batch_id, used.depth, used.path, b.batch_number, b.status, b.coi
-FROM used JOIN batch b ON b.id = used.batch_id
-WHERE used.rank = 1
-ORDER BY used.depth, used.batch_id
+SELECT b.id, l.depth + 1, l.path || 'batch ' || b.batch_number || ',',
+       b.batch_number, b.status, b.coi
+FROM uses u
+JOIN reached l ON l.rank = 1 AND l.lot_id = u.best % 4294967296
+JOIN batch b ON b.id = u.batch_id
+ORDER BY u.best / 4294967296, b.id
 """
 )
 
@@ -70,7 +85,7 @@ ORDER BY used.depth, used.batch_id
 class Use:
     batch_id: int
     depth: int
-    path: list[tuple[str, int]]  # ("L", lot id) and ("B", batch id), from the lot to the batch
+    path: list[str]  # from the lot to the batch: "lot L-000042", "assembly U-...", "batch B-7"
     batch_number: str
     status: str
     coi: str | None
@@ -79,90 +94,27 @@ class Use:
 async def where_used(session: AsyncSession, lot_id: int) -> list[Use]:
     """Every batch that used the lot at any depth, each with its shortest path."""
     rows = await session.execute(WHERE_USED, {"lot_id": lot_id, "max_depth": MAX_DEPTH})
+    # The names in the path are codes, barcodes and batch numbers: none holds a comma.
     return [
-        Use(
-            batch_id=batch_id,
-            depth=depth,
-            path=_parse(path),
-            batch_number=number,
-            status=status,
-            coi=coi,
-        )
+        Use(batch_id, depth, path[1:-1].split(","), number, status, coi)
         for batch_id, depth, path, number, status, coi in rows
     ]
-
-
-def _parse(path: str) -> list[tuple[str, int]]:
-    return [(step[0], int(step[1:])) for step in path.strip(",").split(",")]
 
 
 async def forward_trace(session: AsyncSession, lot_id: int) -> list[dict[str, Any]]:
     """The where-used answer as plain rows (`WhereUsed` fields): at ten thousand batches,
     building and re-validating models would cost more than the query."""
-    uses = await where_used(session, lot_id)
-    paths = await describe_paths(session, uses, numbers={u.batch_id: u.batch_number for u in uses})
+    rows = await session.execute(WHERE_USED, {"lot_id": lot_id, "max_depth": MAX_DEPTH})
     return [
         {
-            "batch": u.batch_number,
-            "status": u.status,
-            "coi": u.coi,
-            "depth": u.depth,
-            "path": paths[u.batch_id],
+            "batch": number,
+            "status": status,
+            "coi": coi,
+            "depth": depth,
+            "path": path[1:-1].split(","),
         }
-        for u in uses
+        for _, depth, path, number, status, coi in rows
     ]
-
-
-async def describe_paths(
-    session: AsyncSession, uses: list[Use], numbers: dict[int, str] | None = None
-) -> dict[int, list[str]]:
-    """Readable paths: lot codes, assembly barcodes for assemblies' internal lots, batch numbers."""
-    lot_ids = {node for use in uses for kind, node in use.path if kind == "L"}
-    batch_ids = {node for use in uses for kind, node in use.path if kind == "B"}
-    lot_codes = (
-        dict(
-            (
-                await session.execute(
-                    select(col(Lot.id), col(Lot.code)).where(col(Lot.id).in_(lot_ids))
-                )
-            ).all()
-        )
-        if lot_ids
-        else {}
-    )
-    assemblies = (
-        dict(
-            (
-                await session.execute(
-                    select(col(Unit.lot_id), col(Unit.barcode))
-                    .where(col(Unit.lot_id).in_(lot_ids))
-                    .where(col(Unit.id).in_(select(col(AssemblyPart.assembly_unit_id))))
-                )
-            ).all()
-        )
-        if lot_ids
-        else {}
-    )
-    numbers = dict(numbers or {})
-    missing = batch_ids - numbers.keys()
-    if missing:
-        numbers.update(
-            (row.id, row.batch_number)
-            for row in (
-                await session.execute(
-                    select(col(Batch.id), col(Batch.batch_number)).where(col(Batch.id).in_(missing))
-                )
-            ).all()
-        )
-
-    def label(kind: str, node: int) -> str:
-        if kind == "B":
-            return f"batch {numbers[node]}"
-        if node in assemblies:
-            return f"assembly {assemblies[node]}"
-        return f"lot {lot_codes[node]}"
-
-    return {use.batch_id: [label(k, n) for k, n in use.path] for use in uses}
 
 
 # --- backward trace: what went into a batch -----------------------------------------------------

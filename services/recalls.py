@@ -109,22 +109,20 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
 
 async def _batches_affected(session: AsyncSession, affected: Sequence[Lot]) -> list[dict[str, Any]]:
     """Every batch that used any recalled lot, at any depth, with its COI and shortest path."""
-    found: dict[int, tuple[genealogy.Use, list[str]]] = {}
+    found: dict[int, genealogy.Use] = {}
     for lot in affected:
-        uses = await genealogy.where_used(session, lot.id or 0)
-        paths = await genealogy.describe_paths(session, uses)
-        for use in uses:
-            if use.batch_id not in found or use.depth < found[use.batch_id][0].depth:
-                found[use.batch_id] = (use, paths[use.batch_id])
+        for use in await genealogy.where_used(session, lot.id or 0):
+            if use.batch_id not in found or use.depth < found[use.batch_id].depth:
+                found[use.batch_id] = use
     return [
         {
             "batch": use.batch_number,
             "status": use.status,
             "coi": use.coi,
             "depth": use.depth,
-            "path": path,
+            "path": use.path,
         }
-        for batch_id, (use, path) in sorted(found.items(), key=lambda kv: (kv[1][0].depth, kv[0]))
+        for use in sorted(found.values(), key=lambda use: (use.depth, use.batch_id))
     ]
 
 
