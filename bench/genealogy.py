@@ -23,7 +23,8 @@ import psycopg
 
 from bench.harness import fresh_database, machine, make_users, percentile, served
 from models.users import Role
-from services.genealogy import CONTAINERS, MAX_DEPTH, WHERE_USED
+from services.backward import BACKWARD
+from services.genealogy import MAX_DEPTH, WHERE_USED
 
 COMPONENT_LOTS = 2_000
 INTERMEDIATE = 1_000
@@ -181,12 +182,12 @@ def main() -> None:
                 for label, query, params in (
                     (
                         "forward (where-used)",
-                        WHERE_USED.text,
+                        str(WHERE_USED),
                         {"lot_id": hot, "max_depth": MAX_DEPTH},
                     ),
                     (
-                        "backward (containers)",
-                        CONTAINERS.text,
+                        "backward",
+                        str(BACKWARD),
                         {"batch_id": final_id, "max_depth": MAX_DEPTH},
                     ),
                 ):

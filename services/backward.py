@@ -3,172 +3,141 @@ nesting, and through the lots that earlier batches made, with status at use and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, Date, Integer, String, bindparam, column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.base import utcnow
+from models.base import UtcDateTime, utcnow
 from models.batches import Batch, BatchFlag
-from models.genealogy import Genealogy, GenealogyItem
-from models.lots import Lot
-from models.units import Unit
-from services import audit, catalog
-from services.genealogy import BUILT_IN, CONTAINERS, MAX_DEPTH, SCANNED
+from services import audit
+from services.genealogy import MAX_DEPTH
 
-
-async def trace(session: AsyncSession, batch: Batch) -> Genealogy:
-    containers = (
-        await session.execute(CONTAINERS, {"batch_id": batch.id, "max_depth": MAX_DEPTH})
-    ).all()
-    batch_ids = sorted({node for kind, node, _, _ in containers if kind == "B"})
-    assembly_ids = sorted({node for kind, node, _, _ in containers if kind == "A"})
-    where: dict[tuple[str, int], tuple[int, str]] = {}
-    for kind, node, depth, path in containers:  # the shortest way to each container
-        if (kind, node) not in where or (depth, path) < where[(kind, node)]:
-            where[(kind, node)] = (depth, path)
-    scanned = (await session.execute(SCANNED, {"batches": batch_ids})).all() if batch_ids else []
-    built = (
-        (await session.execute(BUILT_IN, {"assemblies": assembly_ids})).all()
-        if assembly_ids
-        else []
+# One statement. `containers` walks down from the batch to everything that holds consumed items:
+# the batches that made a lot it consumed (depth + 2: the lot, then its batch) and assemblies
+# consumed whole (depth + 1), at any nesting. `step` has a row for each kind of container (a
+# batch's accepted, unreversed scans; an assembly's parts), so each step is a plain join through
+# the indexes. Each row carries the path's names and `seen`, the batch ids on the path, which
+# keeps the walk cycle-safe (a batch that consumed its own output is not entered again); UNION
+# drops the rows repeated by several scans of one lot. The items are then the scans into, and the
+# parts of, every container reached, each by its shortest path, with the lot, unit and type they
+# are about joined in the same statement.
+BACKWARD = (
+    text(
+        """
+WITH RECURSIVE step(kind) AS (SELECT 1 UNION ALL SELECT 2),
+containers(batch_id, unit_id, name, depth, path, seen) AS (
+    SELECT b.id, CAST(NULL AS INTEGER), CAST(b.batch_number AS VARCHAR), 0,
+           ',batch ' || b.batch_number || ',',
+           ',' || CAST(b.id AS VARCHAR) || ','
+    FROM batch b WHERE b.id = :batch_id
+    UNION
+    SELECT mb.id, a.id, COALESCE(mb.batch_number, a.barcode),
+           c.depth + CASE WHEN mb.id IS NULL THEN 1 ELSE 2 END,
+           c.path || CASE WHEN mb.id IS NULL THEN 'assembly ' || a.barcode
+                          ELSE 'lot ' || l.code || ',batch ' || mb.batch_number END || ',',
+           c.seen || CASE WHEN mb.id IS NULL THEN '' ELSE CAST(mb.id AS VARCHAR) || ',' END
+    FROM containers c
+    CROSS JOIN step
+    LEFT JOIN scan s ON step.kind = 1 AND s.batch_id = c.batch_id
+         AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+    LEFT JOIN assembly_part p ON step.kind = 2 AND p.assembly_unit_id = c.unit_id
+    JOIN lot l ON l.id = COALESCE(s.lot_id, p.part_lot_id)
+    LEFT JOIN batch mb ON mb.id = l.source_batch_id
+    LEFT JOIN unit a ON mb.id IS NULL AND a.lot_id = l.id
+         AND EXISTS (SELECT 1 FROM assembly_part ap WHERE ap.assembly_unit_id = a.id)
+    WHERE c.depth < :max_depth
+      AND COALESCE(mb.id, a.id) IS NOT NULL
+      AND (mb.id IS NULL OR c.seen NOT LIKE '%,' || CAST(mb.id AS VARCHAR) || ',%')
+),
+shortest(batch_id, unit_id, name, depth, path, rank) AS (
+    SELECT batch_id, unit_id, name, depth, path,
+           ROW_NUMBER() OVER (PARTITION BY batch_id, unit_id ORDER BY depth, path)
+    FROM containers
+)
+SELECT c.depth + 1 AS depth, c.path || COALESCE('unit ' || u.barcode, 'lot ' || l.code) AS path,
+       c.name AS used_in, c.batch_id AS container, s.id AS scan_id, u.barcode AS unit,
+       u.status AS unit_status_now, l.id AS lot, l.code AS lot_code, t.code AS component_type,
+       l.supplier_lot, l.status AS status_now, s.quantity, s.lot_status_at_scan AS status_at_use,
+       s.expiry_at_scan AS expiry_date, s.at, s.actor AS operator, s.station, s.step, s.flags
+FROM shortest c
+JOIN scan s ON s.batch_id = c.batch_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+JOIN lot l ON l.id = s.lot_id
+JOIN component_type t ON t.id = l.component_type_id
+LEFT JOIN unit u ON u.id = s.unit_id
+WHERE c.rank = 1
+UNION ALL
+SELECT c.depth + 1, c.path || COALESCE('unit ' || u.barcode, 'lot ' || l.code),
+       c.name, NULL, NULL, u.barcode, u.status, l.id, l.code, t.code, l.supplier_lot, l.status,
+       p.quantity, NULL, l.expiry_date, a.created_at, a.created_by, NULL, NULL, NULL
+FROM shortest c
+JOIN unit a ON a.id = c.unit_id
+JOIN assembly_part p ON p.assembly_unit_id = a.id
+JOIN lot l ON l.id = p.part_lot_id
+JOIN component_type t ON t.id = l.component_type_id
+LEFT JOIN unit u ON u.id = p.part_unit_id
+WHERE c.rank = 1
+"""
     )
-    lot_ids = {r.lot_id for r in scanned} | {r.lot_id for r in built}
-    unit_ids = {r.unit_id for r in scanned if r.unit_id} | {r.unit_id for r in built if r.unit_id}
-    unit_ids |= set(assembly_ids)
-    lot_ids |= {
-        int(step[1:])
-        for _, path in where.values()
-        for step in path.strip(",").split(",")
-        if step.startswith("L")
+    .bindparams(bindparam("batch_id", type_=Integer), bindparam("max_depth", type_=Integer))
+    .columns(
+        column("depth", Integer),
+        column("path", String),
+        column("used_in", String),
+        column("container", Integer),
+        column("scan_id", Integer),
+        column("unit", String),
+        column("unit_status_now", String),
+        column("lot", Integer),
+        column("lot_code", String),
+        column("component_type", String),
+        column("supplier_lot", String),
+        column("status_now", String),
+        column("quantity", Integer),
+        column("status_at_use", String),
+        column("expiry_date", Date),
+        column("at", UtcDateTime()),
+        column("operator", String),
+        column("station", String),
+        column("step", String),
+        column("flags", JSON),
+    )
+)
+
+
+async def trace(session: AsyncSession, batch: Batch) -> dict[str, Any]:
+    """The backward trace as a plain document of `Genealogy`'s fields: at hundreds of items,
+    building and validating models would cost more than the query."""
+    result = await session.execute(BACKWARD, {"batch_id": batch.id, "max_depth": MAX_DEPTH})
+    keys = list(result.keys())
+    items = [dict(zip(keys, row, strict=True)) for row in result]
+    deviations = await _flags(session, {i["container"] for i in items if i["container"]})
+    for item in items:
+        # The names in the path are codes, barcodes and batch numbers: none holds a comma.
+        item["path"] = item["path"][1:].split(",")
+        item["kind"] = "unit" if item["unit"] else "lot"
+        item["flags"] = item["flags"] or []
+        item["deviations"] = [
+            d
+            for d in deviations.get(item.pop("container"), ())
+            if d["scan_id"] == item["scan_id"]
+            or (d["scan_id"] is None and d["lot_id"] == item["lot"])
+        ]
+    items.sort(key=lambda i: (i["depth"], i["path"], i["at"]))
+    return {
+        "batch": batch.batch_number,
+        "product": batch.product,
+        "coi": batch.coi,
+        "status": batch.status,
+        "generated_at": utcnow(),
+        "audit_head": (await audit.chain_head(session)).model_dump(),
+        "items": items,
     }
-    lots = await _by_id(session, Lot, lot_ids)
-    units = await _by_id(session, Unit, unit_ids)
-    batches = await _by_id(session, Batch, set(batch_ids))
-    deviations = await _flags(session, batch_ids)
-
-    assembly_in = {units[a].lot_id: units[a].barcode for a in assembly_ids}
-
-    def name(kind: str, node: int) -> str:
-        if kind == "L":
-            if node in assembly_in:  # an assembly's own lot: name the assembly
-                return f"assembly {assembly_in[node]}"
-            return f"lot {lots[node].code}"
-        if kind == "B":
-            return f"batch {batches[node].batch_number}"
-        return f"assembly {units[node].barcode}"
-
-    def path_of(kind: str, node: int) -> tuple[int, list[str]]:
-        depth, path = where[(kind, node)]
-        steps = [(step[0], int(step[1:])) for step in path.strip(",").split(",")]
-        return depth, [name(k, n) for k, n in steps]
-
-    items: list[GenealogyItem] = []
-    for row in scanned:
-        depth, path = path_of("B", row.container)
-        lot, unit = lots[row.lot_id], units.get(row.unit_id) if row.unit_id else None
-        items.append(
-            await _item(
-                session,
-                depth + 1,
-                path,
-                path[-1],
-                lot,
-                unit,
-                row.quantity,
-                status_at_use=row.status_at_use,
-                expiry=row.expiry,
-                at=row.at,
-                operator=row.actor,
-                station=row.station,
-                step=row.step,
-                scan_id=row.scan_id,
-                flags=list(row.flags or []),
-                deviations=[
-                    d
-                    for d in deviations.get(row.container, [])
-                    if d["scan_id"] == row.scan_id
-                    or (d["scan_id"] is None and d["lot_id"] == row.lot_id)
-                ],
-            )
-        )
-    for row in built:
-        depth, path = path_of("A", row.container)
-        assembly = units[row.container]
-        lot, unit = lots[row.lot_id], units.get(row.unit_id) if row.unit_id else None
-        items.append(
-            await _item(
-                session,
-                depth + 1,
-                path,
-                path[-1],
-                lot,
-                unit,
-                row.quantity,
-                status_at_use=None,
-                expiry=lot.expiry_date,
-                at=assembly.created_at,
-                operator=assembly.created_by,
-                station=None,
-                step=None,
-                scan_id=None,
-                flags=[],
-                deviations=[],
-            )
-        )
-    items.sort(key=lambda i: (i.depth, i.path, i.at))
-    return Genealogy(
-        batch=batch.batch_number,
-        product=batch.product,
-        coi=batch.coi,
-        status=batch.status,
-        generated_at=utcnow(),
-        audit_head=await audit.chain_head(session),
-        items=items,
-    )
 
 
-async def _item(
-    session: AsyncSession,
-    depth: int,
-    path: list[str],
-    used_in: str,
-    lot: Lot,
-    unit: Unit | None,
-    quantity: int,
-    **fields: Any,
-) -> GenealogyItem:
-    here = f"unit {unit.barcode}" if unit else f"lot {lot.code}"
-    return GenealogyItem(
-        depth=depth,
-        path=[*path, here],
-        used_in=used_in.split(" ", 1)[1],
-        kind="unit" if unit else "lot",
-        unit=unit.barcode if unit else None,
-        lot=lot.id or 0,
-        lot_code=lot.code,
-        component_type=await catalog.code_of(session, lot.component_type_id),
-        supplier_lot=lot.supplier_lot,
-        quantity=quantity,
-        status_now=lot.status,
-        unit_status_now=unit.status if unit else None,
-        expiry_date=fields.pop("expiry"),
-        **fields,
-    )
-
-
-async def _by_id(session: AsyncSession, model: Any, ids: set[int]) -> dict[int, Any]:
-    if not ids:
-        return {}
-    rows: Sequence[Any] = (
-        (await session.execute(select(model).where(model.id.in_(ids)))).scalars().all()
-    )
-    return {row.id: row for row in rows}
-
-
-async def _flags(session: AsyncSession, batch_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+async def _flags(session: AsyncSession, batch_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """The flags of these batches, oldest first: an item shows those about its scan or lot."""
     if not batch_ids:
         return {}
     found: dict[int, list[dict[str, Any]]] = {}

@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, String, bindparam, column, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from models.base import UtcDateTime
 
 MAX_DEPTH = 64
 
@@ -115,83 +113,3 @@ async def forward_trace(session: AsyncSession, lot_id: int) -> list[dict[str, An
         }
         for _, depth, path, number, status, coi in rows
     ]
-
-
-# --- backward trace: what went into a batch -----------------------------------------------------
-
-CONTAINERS = text(
-    """
-WITH RECURSIVE step(kind) AS (SELECT 1 UNION ALL SELECT 2),
-down(lot_id, depth, path) AS (
-    SELECT DISTINCT s.lot_id, 1,
-           ',B' || CAST(:batch_id AS VARCHAR) || ',L' || CAST(s.lot_id AS VARCHAR) || ','
-    FROM scan s
-    WHERE s.batch_id = :batch_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
-    UNION ALL
-    SELECT COALESCE(s.lot_id, p.part_lot_id),
-           d.depth + CASE WHEN s.lot_id IS NULL THEN 1 ELSE 2 END,
-           d.path || CASE WHEN s.lot_id IS NULL THEN ''
-                          ELSE 'B' || CAST(l.source_batch_id AS VARCHAR) || ',' END
-                  || 'L' || CAST(COALESCE(s.lot_id, p.part_lot_id) AS VARCHAR) || ','
-    FROM down d
-    JOIN lot l ON l.id = d.lot_id
-    CROSS JOIN step
-    LEFT JOIN scan s ON step.kind = 1 AND s.batch_id = l.source_batch_id
-         AND s.outcome = 'accepted' AND s.reversed_at IS NULL
-    LEFT JOIN unit u ON step.kind = 2 AND u.lot_id = l.id
-    LEFT JOIN assembly_part p ON p.assembly_unit_id = u.id
-    WHERE d.depth < :max_depth
-      AND COALESCE(s.lot_id, p.part_lot_id) IS NOT NULL
-      AND d.path NOT LIKE '%,L' || CAST(COALESCE(s.lot_id, p.part_lot_id) AS VARCHAR) || ',%'
-)
-SELECT 'B', CAST(:batch_id AS INTEGER), 0, ',B' || CAST(:batch_id AS VARCHAR) || ','
-UNION ALL
-SELECT 'B', l.source_batch_id, d.depth + 1,
-       d.path || 'B' || CAST(l.source_batch_id AS VARCHAR) || ','
-FROM down d JOIN lot l ON l.id = d.lot_id
-WHERE l.source_batch_id IS NOT NULL
-UNION ALL
-SELECT 'A', u.id, d.depth, d.path
-FROM down d JOIN unit u ON u.lot_id = d.lot_id
-WHERE EXISTS (SELECT 1 FROM assembly_part p WHERE p.assembly_unit_id = u.id)
-"""
-)
-
-SCANNED = (
-    text(
-        """
-SELECT s.batch_id AS container, s.id AS scan_id, s.unit_id, s.lot_id, s.quantity,
-       s.lot_status_at_scan AS status_at_use, s.expiry_at_scan AS expiry, s.at, s.actor,
-       s.station, s.step, s.flags, s.override
-FROM scan s
-WHERE s.batch_id IN :batches AND s.outcome = 'accepted' AND s.reversed_at IS NULL
-ORDER BY s.id
-"""
-    )
-    .bindparams(bindparam("batches", expanding=True))
-    .columns(
-        column("container", Integer),
-        column("scan_id", Integer),
-        column("unit_id", Integer),
-        column("lot_id", Integer),
-        column("quantity", Integer),
-        column("status_at_use", String),
-        column("expiry", Date),
-        column("at", UtcDateTime()),
-        column("actor", String),
-        column("station", String),
-        column("step", String),
-        column("flags", JSON),
-        column("override", JSON),
-    )
-)
-
-BUILT_IN = text(
-    """
-SELECT p.assembly_unit_id AS container, p.part_unit_id AS unit_id, p.part_lot_id AS lot_id,
-       p.quantity
-FROM assembly_part p
-WHERE p.assembly_unit_id IN :assemblies
-ORDER BY p.id
-"""
-).bindparams(bindparam("assemblies", expanding=True))

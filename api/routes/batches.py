@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Response
+from pydantic_core import to_json
 
 from api.deps import CurrentUser, PagingDep, SessionDep, TodayDep
 from api.routes import secured_router
@@ -122,19 +123,19 @@ async def genealogy(
     batch: BatchDep,
     session: SessionDep,
     format: Literal["json", "csv", "pdf", "svg"] = "json",
-) -> Genealogy | Response:
+) -> Response:
     """Backward trace: every unit and lot consumed at any depth, with status at use and now,
     expiry, time, operator, station, flags and deviations."""
     trace = await backward.trace(session, batch)
     if format == "json":
-        return trace
+        return Response(to_json(trace), media_type="application/json")
     render, media_type, suffix = {
         "csv": (reports.to_csv, "text/csv; charset=utf-8", "csv"),
         "pdf": (reports.to_pdf, "application/pdf", "pdf"),
         "svg": (reports.to_svg, "image/svg+xml", "svg"),
     }[format]
     return Response(
-        render(trace),
+        render(Genealogy.model_validate(trace)),
         media_type=media_type,
         headers={
             "Content-Disposition": f'inline; filename="genealogy-{batch.batch_number}.{suffix}"'

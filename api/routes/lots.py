@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Response
-from fastapi.responses import JSONResponse
+from pydantic_core import to_json
 
 from api.deps import CurrentUser, LotDep, PagingDep, SessionDep, TodayDep
 from api.routes import secured_router
@@ -131,10 +131,12 @@ async def register_units(
 
 
 @router.get("/lots/{lot_id}/where-used", response_model=list[WhereUsed])
-async def where_used(lot: LotDep, session: SessionDep) -> JSONResponse:
+async def where_used(lot: LotDep, session: SessionDep) -> Response:
     """Forward trace: every batch that used the lot, directly, inside an assembly, or through
     a lot a batch made from it, at any depth, each with its shortest path."""
-    return JSONResponse(await genealogy.forward_trace(session, lot.id or 0))
+    return Response(
+        to_json(await genealogy.forward_trace(session, lot.id or 0)), media_type="application/json"
+    )
 
 
 @router.get("/lots/{lot_id}/label", response_class=Response, responses=LABEL_RESPONSES)
