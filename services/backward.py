@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import JSON, Date, Integer, String, bindparam, column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from models.base import UtcDateTime, utcnow
 from models.batches import Batch, BatchFlag
@@ -22,7 +21,8 @@ from services.genealogy import MAX_DEPTH
 # keeps the walk cycle-safe (a batch that consumed its own output is not entered again); UNION
 # drops the rows repeated by several scans of one lot. The items are then the scans into, and the
 # parts of, every container reached, each by its shortest path, with the lot, unit and type they
-# are about joined in the same statement.
+# are about joined in the same statement. Most scans carry no warning: their flags come back
+# NULL, not as '[]' to decode (decoding 400 of them was a third of the query's time in Python).
 BACKWARD = (
     text(
         """
@@ -60,7 +60,8 @@ SELECT c.depth + 1 AS depth, c.path || COALESCE('unit ' || u.barcode, 'lot ' || 
        c.name AS used_in, c.batch_id AS container, s.id AS scan_id, u.barcode AS unit,
        u.status AS unit_status_now, l.id AS lot, l.code AS lot_code, t.code AS component_type,
        l.supplier_lot, l.status AS status_now, s.quantity, s.lot_status_at_scan AS status_at_use,
-       s.expiry_at_scan AS expiry_date, s.at, s.actor AS operator, s.station, s.step, s.flags
+       s.expiry_at_scan AS expiry_date, s.at, s.actor AS operator, s.station, s.step,
+       CASE WHEN CAST(s.flags AS VARCHAR) = '[]' THEN NULL ELSE s.flags END AS flags
 FROM shortest c
 JOIN scan s ON s.batch_id = c.batch_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
 JOIN lot l ON l.id = s.lot_id
@@ -106,6 +107,20 @@ WHERE c.rank = 1
 )
 
 
+FLAGS = BatchFlag.__table__  # type: ignore[attr-defined]
+FLAG_FIELDS = (
+    "id",
+    "code",
+    "status",
+    "message",
+    "scan_id",
+    "lot_id",
+    "deviation_ref",
+    "resolved_by",
+    "resolution",
+)
+
+
 async def trace(session: AsyncSession, batch: Batch) -> dict[str, Any]:
     """The backward trace as a plain document of `Genealogy`'s fields: at hundreds of items,
     building and validating models would cost more than the query."""
@@ -141,24 +156,10 @@ async def _flags(session: AsyncSession, batch_ids: set[int]) -> dict[int, list[d
     if not batch_ids:
         return {}
     found: dict[int, list[dict[str, Any]]] = {}
-    for flag in (
-        await session.execute(
-            select(BatchFlag)
-            .where(col(BatchFlag.batch_id).in_(batch_ids))
-            .order_by(col(BatchFlag.id))
-        )
-    ).scalars():
-        found.setdefault(flag.batch_id, []).append(
-            {
-                "id": flag.id,
-                "code": flag.code,
-                "status": flag.status,
-                "message": flag.message,
-                "scan_id": flag.scan_id,
-                "lot_id": flag.lot_id,
-                "deviation_ref": flag.deviation_ref,
-                "resolved_by": flag.resolved_by,
-                "resolution": flag.resolution,
-            }
-        )
+    for row in await session.execute(
+        select(FLAGS.c.batch_id, *(FLAGS.c[f] for f in FLAG_FIELDS))
+        .where(FLAGS.c.batch_id.in_(batch_ids))
+        .order_by(FLAGS.c.id)
+    ):
+        found.setdefault(row[0], []).append(dict(zip(FLAG_FIELDS, row[1:], strict=True)))
     return found
