@@ -50,6 +50,7 @@ lots(lot_id, depth, path, seen) AS (
     CROSS JOIN step
     LEFT JOIN scan s ON step.kind = 1 AND s.lot_id = r.lot_id
          AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+         AND s.batch_id IN (SELECT m.source_batch_id FROM lot m WHERE m.source_batch_id IS NOT NULL)
     LEFT JOIN lot o ON o.source_batch_id = s.batch_id
     LEFT JOIN batch b ON b.id = o.source_batch_id
     LEFT JOIN assembly_part p ON step.kind = 2 AND p.part_lot_id = r.lot_id
