@@ -149,7 +149,7 @@ def generate(conninfo: str) -> tuple[int, str]:
 def timed(
     http: httpx.Client, path: str, headers: dict[str, str], calls: int, warmup: int
 ) -> tuple[str, int]:
-    for _ in range(warmup):  # the pool's connection prepares the statement, as in service
+    for _ in range(warmup):  # the pool's connection prepares the statement, as in a running service
         http.get(path, headers=headers).raise_for_status()
     samples = []
     size = 0

@@ -39,7 +39,7 @@ async def awkward_line(client: httpx.AsyncClient, actors: Actors) -> dict[str, A
         ("KIT", "serial", True),
         ("BOX", "serial", True),
     ):
-        extra = {"is_assembly": True, "hold_hours": 72} if assembly else {}
+        extra: dict[str, Any] = {"is_assembly": True, "hold_hours": 72} if assembly else {}
         await create_type(client, qa, code, tracking=tracking, **extra)
     bags = await released_lot(client, qa, warehouse, "BAG", "BG-1", 6)
     bag = await add_units(client, warehouse, bags["id"], 6)
