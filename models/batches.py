@@ -93,6 +93,7 @@ class BatchFlag(SQLModel, table=True):
             postgresql_where=text("status = 'open'"),
         ),
         Index(None, "status", "batch_id"),
+        Index(None, "batch_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

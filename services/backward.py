@@ -22,7 +22,8 @@ from services.genealogy import MAX_DEPTH
 # drops the rows repeated by several scans of one lot. The items are then the scans into, and the
 # parts of, every container reached, each by its shortest path, with the lot, unit and type they
 # are about joined in the same statement. Most scans carry no warning: their flags come back
-# NULL, not as '[]' to decode (decoding 400 of them was a third of the query's time in Python).
+# NULL, not as '[]' to decode (decoding 400 of them was a third of the query's time in Python),
+# and an item names its container batch only when that batch has flags to show against it.
 BACKWARD = (
     text(
         """
@@ -51,14 +52,16 @@ containers(batch_id, unit_id, name, depth, path, seen) AS (
       AND COALESCE(mb.id, a.id) IS NOT NULL
       AND (mb.id IS NULL OR c.seen NOT LIKE '%,' || CAST(mb.id AS VARCHAR) || ',%')
 ),
-shortest(batch_id, unit_id, name, depth, path, rank) AS (
+shortest(batch_id, unit_id, name, depth, path, flagged, rank) AS (
     SELECT batch_id, unit_id, name, depth, path,
+           EXISTS (SELECT 1 FROM batch_flag f WHERE f.batch_id = containers.batch_id),
            ROW_NUMBER() OVER (PARTITION BY batch_id, unit_id ORDER BY depth, path)
     FROM containers
 )
 SELECT c.depth + 1 AS depth, c.path || COALESCE('unit ' || u.barcode, 'lot ' || l.code) AS path,
-       c.name AS used_in, c.batch_id AS container, s.id AS scan_id, u.barcode AS unit,
-       u.status AS unit_status_now, l.id AS lot, l.code AS lot_code, t.code AS component_type,
+       c.name AS used_in, CASE WHEN c.flagged THEN c.batch_id END AS container,
+       s.id AS scan_id, u.barcode AS unit, u.status AS unit_status_now, l.id AS lot,
+       l.code AS lot_code, t.code AS component_type,
        l.supplier_lot, l.status AS status_now, s.quantity, s.lot_status_at_scan AS status_at_use,
        s.expiry_at_scan AS expiry_date, s.at, s.actor AS operator, s.station, s.step,
        CASE WHEN CAST(s.flags AS VARCHAR) = '[]' THEN NULL ELSE s.flags END AS flags
