@@ -30,7 +30,9 @@ MAX_DEPTH = 64
 #    batches that only consume (10,000 of them, reached 28,000 times) never enter the walk, so no
 #    path text is built for them until the one chosen is. A batch's shortest path goes through the
 #    lot of least depth it used, the lowest lot id among equals; MIN over depth * 2^32 + lot id
-#    picks both in one hash aggregate, where a window over the uses sorted all of them.
+#    picks both in one hash aggregate, where a window over the uses sorted all of them. (CROSS
+#    JOIN with the condition in WHERE keeps SQLite driving from the lots reached; it read the
+#    whole scan index otherwise. PostgreSQL plans it as any inner join.)
 # `depth` counts the steps from the lot: a batch that used it is 1, the lot that batch made 2.
 WHERE_USED = text(
     """
@@ -52,7 +54,7 @@ lots(lot_id, depth, path, seen) AS (
     CROSS JOIN step
     LEFT JOIN scan s ON step.kind = 1 AND s.lot_id = r.lot_id
          AND s.outcome = 'accepted' AND s.reversed_at IS NULL
-         AND s.batch_id IN (SELECT m.source_batch_id FROM lot m WHERE m.source_batch_id IS NOT NULL)
+         AND EXISTS (SELECT 1 FROM lot m WHERE m.source_batch_id = s.batch_id)
     LEFT JOIN lot o ON o.source_batch_id = s.batch_id
     LEFT JOIN batch b ON b.id = o.source_batch_id
     LEFT JOIN assembly_part p ON step.kind = 2 AND p.part_lot_id = r.lot_id
@@ -68,8 +70,9 @@ reached(lot_id, depth, path, rank) AS (
 uses(batch_id, best) AS (
     SELECT s.batch_id, MIN(l.depth * 4294967296 + l.lot_id)
     FROM reached l
-    JOIN scan s ON s.lot_id = l.lot_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+    CROSS JOIN scan s
     WHERE l.rank = 1
+      AND s.lot_id = l.lot_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
     GROUP BY s.batch_id
 )
 SELECT b.id, l.depth + 1, l.path || 'batch ' || b.batch_number || ',',
