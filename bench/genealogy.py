@@ -1,6 +1,6 @@
 """Genealogy at volume: forward and backward traces over a million scans.
 
-    .venv/bin/python -m bench.genealogy [--calls 50] [--warmup 10] [--explain]
+    .venv/bin/python -m bench.genealogy [--calls 50] [--warmup 10] [--explain] [--sqlite]
 
 Generates on PostgreSQL, with COPY, three levels: 2,000 component lots -> 1,000 intermediate
 batches (100 scans each) -> their 1,000 output lots -> 9,000 final batches (100 scans each, three
@@ -8,14 +8,18 @@ of them of intermediate output lots): 1,000,000 scans over 10,000 batches. One c
 used by every intermediate batch, so its forward trace reaches all 10,000 batches. Then it
 serves the app and times GET /lots/{id}/where-used for that lot and
 GET /batches/{n}/genealogy for a final batch, printing p50 and p99 over repeated calls.
+With --sqlite it then copies the same rows into a migrated SQLite file and times that too.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import sqlite3
 import statistics
 import time
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -170,6 +174,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--sqlite", action="store_true", help="then copy the rows into SQLite and time it too"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with fresh_database("postgresql") as url:
@@ -202,15 +209,64 @@ def main() -> None:
                     plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").fetchall()
                     print(f"--- EXPLAIN ANALYZE {label}")
                     print("\n".join(row[0] for row in plan))
-        keys = make_users(url, [Role.auditor])
-        headers = {"Authorization": f"Bearer {keys[Role.auditor]}"}
-        with served(url) as base, httpx.Client(base_url=f"{base}/api/v1", timeout=120) as http:
-            figures, size = timed(http, f"/lots/{hot}/where-used", headers, args.calls, args.warmup)
-            print(f"forward trace of lot {hot} ({size:,} batches): {figures}")
-            figures, size = timed(
-                http, f"/batches/{final}/genealogy", headers, args.calls, args.warmup
-            )
-            print(f"backward trace of batch {final} ({size:,} items): {figures}")
+        trace(url, hot, final, args)
+        if args.sqlite:
+            with fresh_database("sqlite") as sqlite_url:
+                started = time.perf_counter()
+                copy_to_sqlite(conninfo, sqlite_url.removeprefix("sqlite+aiosqlite:///"))
+                print(f"--- SQLite: the same rows copied in {time.perf_counter() - started:.0f} s")
+                trace(sqlite_url, hot, final, args)
+
+
+def trace(url: str, hot: int, final: str, args: argparse.Namespace) -> None:
+    """Serve the database at `url` and time both traces over HTTP."""
+    keys = make_users(url, [Role.auditor])
+    headers = {"Authorization": f"Bearer {keys[Role.auditor]}"}
+    with served(url) as base, httpx.Client(base_url=f"{base}/api/v1", timeout=120) as http:
+        figures, size = timed(http, f"/lots/{hot}/where-used", headers, args.calls, args.warmup)
+        print(f"forward trace of lot {hot} ({size:,} batches): {figures}")
+        figures, size = timed(http, f"/batches/{final}/genealogy", headers, args.calls, args.warmup)
+        print(f"backward trace of batch {final} ({size:,} items): {figures}")
+
+
+COPIED = {
+    "component_type": "id, code, name, category, tracking, risk, has_expiry, "
+    "expiry_warning_days, is_assembly, created_at, created_by",
+    "batch": "id, batch_number, product, coi, status, created_at, created_by",
+    "lot": "id, code, component_type_id, supplier_lot, quantity_received, quantity_left, "
+    "units_registered, expiry_date, status, received_at, received_by, source_batch_id",
+    "scan": "id, barcode, outcome, flags, batch_id, quantity, lot_id, lot_status_at_scan, "
+    "expiry_at_scan, actor, at, response_status",
+}
+
+
+def copy_to_sqlite(conninfo: str, path: str) -> None:
+    """The generated rows, read back from PostgreSQL, into the migrated SQLite file at `path`,
+    stored as the app stores them there (UTC times without offset, JSON as text)."""
+
+    def stored(value: object) -> object:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, list | dict):
+            return json.dumps(value)
+        return value
+
+    with psycopg.connect(conninfo) as source, closing(sqlite3.connect(path)) as target:
+        for table, columns in COPIED.items():
+            marks = ", ".join("?" for _ in columns.split(","))
+            with source.cursor(name=f"copy_{table}") as cursor:
+                cursor.execute(f"SELECT {columns} FROM {table}")  # type: ignore[arg-type, unused-ignore]
+                while rows := cursor.fetchmany(50_000):
+                    target.executemany(
+                        f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                        [tuple(stored(value) for value in row) for row in rows],
+                    )
+        target.execute(
+            "UPDATE counter SET value = ? WHERE name = 'lot'", (COMPONENT_LOTS + INTERMEDIATE,)
+        )
+        target.commit()
 
 
 if __name__ == "__main__":
