@@ -32,7 +32,7 @@ LEFT JOIN unit u ON u.id = p.part_unit_id
 
 
 async def part_flags(session: AsyncSession, assembly: Unit, today: date) -> list[Flag]:
-    """An assembly is blocked whenever any of its parts would be, at any nesting depth."""
+    """The blocking flags of every part of `assembly`, each naming the part."""
     parts = (await session.execute(PARTS, {"unit_id": assembly.id})).all()
     if not parts:
         return []

@@ -22,7 +22,7 @@ from models.batches import Batch, BatchStatus
 from models.catalog import ComponentType
 from models.lots import Lot
 from models.scans import ACCEPTED, BLOCKED, Scan, ScanCreate, ScanPublic
-from models.units import Unit
+from models.units import Unit, UnitStatus
 from models.users import User
 from services import audit, batches, catalog, checks, gs1, naming, parts, resolution
 from services.checks import BLOCK, WARN, Flag
@@ -48,8 +48,8 @@ LOT_TABLE = Lot.__table__  # type: ignore[attr-defined]
 _BATCH_BY_NUMBER = select(Batch).where(col(Batch.batch_number) == bindparam("number"))
 _TAKE_UNIT = (
     update(UNIT_TABLE)
-    .where(UNIT_TABLE.c.id == bindparam("unit_id"), UNIT_TABLE.c.status == "available")
-    .values(status="consumed")
+    .where(UNIT_TABLE.c.id == bindparam("unit_id"), UNIT_TABLE.c.status == UnitStatus.available)
+    .values(status=UnitStatus.consumed)
 )
 _TAKE_FROM_LOT = (
     update(LOT_TABLE)

@@ -306,6 +306,48 @@ async def add_units(
     return [u["barcode"] for u in r.json()["items"]]
 
 
+async def record_output(
+    client: httpx.AsyncClient,
+    supervisor: Actor,
+    batch: str,
+    component_type: str,
+    supplier_lot: str,
+    *,
+    quantity: int = 10,
+    days: int = 90,
+) -> dict[str, Any]:
+    """A lot made by `batch` (POST /batches/{n}/outputs, with a CoA); returns it, quarantined."""
+    body = {
+        "component_type": component_type,
+        "supplier_lot": supplier_lot,
+        "quantity": quantity,
+        "expiry_date": (site_today() + timedelta(days=days)).isoformat(),
+        "coa_ref": f"COA-{supplier_lot}",
+    }
+    r = await client.post(f"/batches/{batch}/outputs", json=body, headers=supervisor.headers)
+    assert r.status_code == 201, r.text
+    lot: dict[str, Any] = r.json()
+    return lot
+
+
+async def assemble(
+    client: httpx.AsyncClient,
+    warehouse: Actor,
+    component_type: str,
+    parts: list[str | dict[str, Any]],
+) -> dict[str, Any]:
+    """Build an assembly from unit barcodes and `{lot_id, quantity}` parts; returns its unit."""
+    components = [{"barcode": p} if isinstance(p, str) else p for p in parts]
+    r = await client.post(
+        "/assemblies",
+        json={"component_type": component_type, "components": components},
+        headers=warehouse.headers,
+    )
+    assert r.status_code == 201, r.text
+    unit: dict[str, Any] = r.json()
+    return unit
+
+
 async def get_json(client: httpx.AsyncClient, path: str, actor: Actor, **params: Any) -> Any:
     """GET a resource that must exist; returns its JSON."""
     r = await client.get(path, params=params or None, headers=actor.headers)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,11 +12,12 @@ import pypdf
 from tests.support import (
     Actor,
     Actors,
+    assemble,
     change_status,
     create_type,
     receive_lot,
+    record_output,
     release_lot,
-    site_today,
 )
 
 
@@ -68,37 +68,15 @@ async def three_levels(client: httpx.AsyncClient, actors: Actors) -> dict[str, A
     await _batch(client, supervisor, "VB-1", "DONOR-1")
     await _scan(client, operator, units[0]["barcode"], "VB-1")
     await _scan(client, operator, filters["code"], "VB-1", quantity=2)
-    r = await client.post(
-        "/batches/VB-1/outputs",
-        headers=supervisor.headers,
-        json={
-            "component_type": "VECTOR",
-            "supplier_lot": "VB-1-OUT",
-            "quantity": 10,
-            "expiry_date": (site_today() + timedelta(days=90)).isoformat(),
-            "coa_ref": "C3",
-        },
-    )
-    assert r.status_code == 201, r.text
-    vector = r.json()
+    vector = await record_output(client, supervisor, "VB-1", "VECTOR", "VB-1-OUT")
     assert vector["source_batch"] == "VB-1" and vector["status"] == "quarantined"
     await release_lot(client, qa, vector["id"])
     await _batch(client, supervisor, "CT-1", "PATIENT-1")
     await _batch(client, supervisor, "CT-2", "PATIENT-2")
     await _scan(client, operator, vector["code"], "CT-1")
-    r = await client.post(
-        "/assemblies",
-        headers=warehouse.headers,
-        json={
-            "component_type": "KIT",
-            "components": [
-                {"lot_id": vector["id"], "quantity": 1},
-                {"barcode": units[1]["barcode"]},
-            ],
-        },
+    kit = await assemble(
+        client, warehouse, "KIT", [{"lot_id": vector["id"], "quantity": 1}, units[1]["barcode"]]
     )
-    assert r.status_code == 201, r.text
-    kit = r.json()
     await _scan(client, operator, kit["barcode"], "CT-2")
     return {
         "bags": bags,

@@ -4,7 +4,6 @@ ways, a reversed scan, and an overridden scan recorded as a deviation."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +11,7 @@ import httpx
 from tests.support import (
     Actors,
     add_units,
+    assemble,
     batch_flags,
     change_status,
     create_batch,
@@ -19,10 +19,10 @@ from tests.support import (
     get_json,
     post_scan,
     receive_lot,
+    record_output,
     release_lot,
     released_lot,
     scan_ok,
-    site_today,
 )
 
 
@@ -52,26 +52,13 @@ async def awkward_line(client: httpx.AsyncClient, actors: Actors) -> dict[str, A
     await scan_ok(client, operator, bag[1], "VB-1", station="ST-1")
     for _ in range(3):
         await scan_ok(client, operator, filters["code"], "VB-1", station="ST-1")
-    r = await client.post(
-        "/batches/VB-1/outputs",
-        headers=supervisor.headers,
-        json={
-            "component_type": "VECTOR",
-            "supplier_lot": "VB-1-OUT",
-            "quantity": 10,
-            "expiry_date": (site_today() + timedelta(days=90)).isoformat(),
-            "coa_ref": "C3",
-        },
-    )
-    assert r.status_code == 201, r.text
-    vector = r.json()
+    vector = await record_output(client, supervisor, "VB-1", "VECTOR", "VB-1-OUT")
     await release_lot(client, qa, vector["id"])
     await scan_ok(client, operator, vector["code"], "VB-1", station="ST-1")  # the cycle
 
-    kit = await _assemble(
-        client, warehouse, "KIT", [{"lot_id": vector["id"], "quantity": 1}, bag[2]]
-    )
-    box = await _assemble(client, warehouse, "BOX", [kit, bag[3]])
+    parts: list[str | dict[str, Any]] = [{"lot_id": vector["id"], "quantity": 1}, bag[2]]
+    kit = (await assemble(client, warehouse, "KIT", parts))["barcode"]
+    box = (await assemble(client, warehouse, "BOX", [kit, bag[3]]))["barcode"]
     await scan_ok(client, operator, vector["code"], "CT-1", station="ST-2")
     r = await post_scan(client, operator, spare["code"], "CT-1", station="ST-2")
     assert r.status_code == 409, r.text
@@ -107,20 +94,6 @@ async def awkward_line(client: httpx.AsyncClient, actors: Actors) -> dict[str, A
         "kit": kit,
         "box": box,
     }
-
-
-async def _assemble(
-    client: httpx.AsyncClient, warehouse: Any, component_type: str, parts: list[Any]
-) -> str:
-    components = [p if isinstance(p, dict) else {"barcode": p} for p in parts]
-    r = await client.post(
-        "/assemblies",
-        headers=warehouse.headers,
-        json={"component_type": component_type, "components": components},
-    )
-    assert r.status_code == 201, r.text
-    barcode: str = r.json()["barcode"]
-    return barcode
 
 
 async def test_where_used_through_a_cycle_nested_assemblies_and_repeats(

@@ -15,6 +15,7 @@ from tests.support import (
     Line,
     abort_batch,
     add_units,
+    assemble,
     assert_blocked,
     assert_problem,
     batch_flags,
@@ -26,6 +27,7 @@ from tests.support import (
     get_json,
     line_staff,
     post_scan,
+    record_output,
     release_lot,
     released_lot,
     scan_ok,
@@ -51,17 +53,9 @@ async def _output(
     client: httpx.AsyncClient, line: Line, batch: str, supplier_lot: str
 ) -> dict[str, Any]:
     """A quarantined lot of VEC made by `batch`."""
-    body = {
-        "component_type": "VEC",
-        "supplier_lot": supplier_lot,
-        "quantity": 5,
-        "expiry_date": (site_today() + timedelta(days=30)).isoformat(),
-        "coa_ref": f"COA-{supplier_lot}",
-    }
-    r = await client.post(f"/batches/{batch}/outputs", json=body, headers=line.supervisor.headers)
-    assert r.status_code == 201, r.text
-    lot: dict[str, Any] = r.json()
-    return lot
+    return await record_output(
+        client, line.supervisor, batch, "VEC", supplier_lot, quantity=5, days=30
+    )
 
 
 async def _move(
@@ -142,13 +136,7 @@ async def test_a_part_inside_an_assembly_flags_the_batch(
     line = await _line(client, actors)
     bags = await released_lot(client, line.qa, line.warehouse, "BAG", "BB-1")
     [bag] = await add_units(client, line.warehouse, bags["id"])
-    r = await client.post(
-        "/assemblies",
-        json={"component_type": "KIT", "components": [{"barcode": bag}]},
-        headers=line.warehouse.headers,
-    )
-    assert r.status_code == 201, r.text
-    kit = r.json()["barcode"]
+    kit = (await assemble(client, line.warehouse, "KIT", [bag]))["barcode"]
     await create_batch(client, line.supervisor, "A-1", coi="COI-0001")
     await scan_ok(client, line.operator, kit, "A-1")
     [flag] = await _move(client, line, bags["id"], "recalled")

@@ -33,6 +33,7 @@ from tests.support import (
     lot_label,
     post_scan,
     receive_lot,
+    record_output,
     release_lot,
     released_lot,
     scan_ok,
@@ -178,19 +179,9 @@ async def test_lot_made_by_a_flagged_batch_is_blocked(
     line = await _line(client, actors)
     used = await released_lot(client, line.qa, line.warehouse, "SET", "SL-1")
     await scan_ok(client, line.operator, used["code"], BATCH)
-    r = await client.post(
-        f"/batches/{BATCH}/outputs",
-        json={
-            "component_type": "SET",
-            "supplier_lot": "OUT-1",
-            "quantity": 4,
-            "expiry_date": (site_today() + timedelta(days=90)).isoformat(),
-            "coa_ref": "COA-OUT-1",
-        },
-        headers=line.supervisor.headers,
+    output = await record_output(
+        client, line.supervisor, BATCH, "SET", "OUT-1", quantity=4, days=90
     )
-    assert r.status_code == 201, r.text
-    output = r.json()
     await release_lot(client, line.qa, output["id"])
     # The lot the batch used is quarantined after use: the batch gets an open blocking flag.
     assert (await change_status(client, line.qa, used["id"], "quarantined")).status_code == 200
