@@ -4,7 +4,6 @@ would be, at any nesting depth, and the flag names the part."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,8 +11,8 @@ import httpx
 
 from tests.support import (
     UNIT_FIELDS,
-    Actor,
     Actors,
+    Line,
     add_units,
     assert_blocked,
     assert_problem,
@@ -24,6 +23,7 @@ from tests.support import (
     create_type,
     flag_message,
     get_json,
+    line_staff,
     lot_total,
     post_scan,
     receive_lot,
@@ -31,28 +31,15 @@ from tests.support import (
     released_lot,
     scan_ok,
     site_today,
-    staff,
 )
 
 BATCH = "B-100"
 
 
-@dataclass
-class Line:
-    qa: Actor
-    warehouse: Actor
-    operator: Actor
-
-
 async def _line(client: httpx.AsyncClient, actors: Actors) -> Line:
     """BAG (serial) and SET (lot) parts; KIT (assembly, held 1000 days) and KIT48 (held 48
     hours); PACK, an assembly of assemblies; batch B-100 in progress."""
-    await staff(actors, "qa", "warehouse", "supervisor", "operator")
-    line = Line(
-        qa=await actors.get("qa"),
-        warehouse=await actors.get("warehouse"),
-        operator=await actors.get("operator"),
-    )
+    line = await line_staff(actors)
     await create_type(client, line.qa, "BAG", tracking="serial")
     await create_type(client, line.qa, "SET", tracking="lot")
     for code, hours in (("KIT", 24 * 1000), ("KIT48", 48), ("PACK", 24 * 1000)):
@@ -65,7 +52,7 @@ async def _line(client: httpx.AsyncClient, actors: Actors) -> Line:
             is_assembly=True,
             hold_hours=hours,
         )
-    await create_batch(client, await actors.get("supervisor"), BATCH)
+    await create_batch(client, line.supervisor, BATCH)
     return line
 
 

@@ -4,7 +4,6 @@ reported together, and what a stored scan keeps (raw barcode, status and expiry 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,8 +13,8 @@ from tests.support import (
     BAG_GTIN,
     GS,
     SET_GTIN,
-    Actor,
     Actors,
+    Line,
     abort_batch,
     add_units,
     assert_blocked,
@@ -30,6 +29,7 @@ from tests.support import (
     flag_message,
     get_json,
     gs1_string,
+    line_staff,
     lot_label,
     post_scan,
     receive_lot,
@@ -38,31 +38,16 @@ from tests.support import (
     released_lot,
     scan_ok,
     site_today,
-    staff,
     yymmdd,
 )
 
 BATCH = "B-100"
 
 
-@dataclass
-class Line:
-    qa: Actor
-    warehouse: Actor
-    supervisor: Actor
-    operator: Actor
-
-
 async def _line(client: httpx.AsyncClient, actors: Actors, *, start: bool = True) -> Line:
     """BAG (serial, GTIN) and SET (lot, GTIN), both warning 30 days before expiry, and batch
     B-100 in progress without a BOM."""
-    await staff(actors, "qa", "warehouse", "supervisor", "operator")
-    line = Line(
-        qa=await actors.get("qa"),
-        warehouse=await actors.get("warehouse"),
-        supervisor=await actors.get("supervisor"),
-        operator=await actors.get("operator"),
-    )
+    line = await line_staff(actors)
     await create_type(client, line.qa, "BAG", tracking="serial", gtin=BAG_GTIN)
     await create_type(client, line.qa, "SET", tracking="lot", gtin=SET_GTIN)
     await create_batch(client, line.supervisor, BATCH, start=start)

@@ -3,14 +3,13 @@ nothing; a different scan under a used id is a conflict; each user's ids are the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from tests.support import (
-    Actor,
     Actors,
+    Line,
     add_units,
     assert_blocked,
     assert_problem,
@@ -20,6 +19,7 @@ from tests.support import (
     create_batch,
     create_type,
     get_json,
+    line_staff,
     post_scan,
     receive_lot,
     release_lot,
@@ -30,24 +30,12 @@ from tests.support import (
 BATCH = "B-100"
 
 
-@dataclass
-class Line:
-    qa: Actor
-    warehouse: Actor
-    operator: Actor
-
-
 async def _line(client: httpx.AsyncClient, actors: Actors) -> Line:
     """BAG (serial) and SET (lot); batch B-100 in progress."""
-    await staff(actors, "qa", "warehouse", "supervisor", "operator")
-    line = Line(
-        qa=await actors.get("qa"),
-        warehouse=await actors.get("warehouse"),
-        operator=await actors.get("operator"),
-    )
+    line = await line_staff(actors)
     await create_type(client, line.qa, "BAG", tracking="serial")
     await create_type(client, line.qa, "SET", tracking="lot")
-    await create_batch(client, await actors.get("supervisor"), BATCH)
+    await create_batch(client, line.supervisor, BATCH)
     return line
 
 

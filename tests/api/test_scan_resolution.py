@@ -3,7 +3,6 @@ strings, with or without a symbology identifier, GS separators and a trailing li
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,19 +12,19 @@ from tests.support import (
     BAG_GTIN,
     GS,
     SET_GTIN,
-    Actor,
     Actors,
+    Line,
     add_units,
     batch_scans,
     create_batch,
     create_type,
     get_json,
     gs1_string,
+    line_staff,
     lot_label,
     released_lot,
     scan_ok,
     site_today,
-    staff,
 )
 
 BATCH = "B-100"
@@ -34,25 +33,13 @@ ENDINGS = ("", "\r\n", "\n")
 ACCEPTED_FIELDS = {"id", "outcome", "flags", "unit", "lot", "lot_code", "component_type", "batch"}
 
 
-@dataclass
-class Line:
-    qa: Actor
-    warehouse: Actor
-    operator: Actor
-
-
 async def _line(client: httpx.AsyncClient, actors: Actors) -> Line:
     """BAG (serial, GTIN), SET (lot, GTIN), TUBE (lot, no GTIN); batch B-100 in progress."""
-    await staff(actors, "qa", "warehouse", "supervisor", "operator")
-    line = Line(
-        qa=await actors.get("qa"),
-        warehouse=await actors.get("warehouse"),
-        operator=await actors.get("operator"),
-    )
+    line = await line_staff(actors)
     await create_type(client, line.qa, "BAG", tracking="serial", gtin=BAG_GTIN)
     await create_type(client, line.qa, "SET", tracking="lot", gtin=SET_GTIN)
     await create_type(client, line.qa, "TUBE", tracking="lot")
-    await create_batch(client, await actors.get("supervisor"), BATCH)
+    await create_batch(client, line.supervisor, BATCH)
     return line
 
 
