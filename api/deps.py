@@ -16,10 +16,11 @@ from models.catalog import ComponentType
 from models.lots import Lot
 from models.units import Unit
 from models.users import User
-from services import catalog, lots, units, users
 from services.clock import today_in
 from services.config import Settings
+from services.dock import catalog, lots, units
 from services.errors import Forbidden, SutraceError
+from services.trust import users
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -30,11 +30,11 @@ from api.routes import (
     units,
     users,
 )
-from services import audit as audit_service
-from services import users as user_service
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
-from services.events import Signal
+from services.trust import audit as audit_service
+from services.trust import users as user_service
+from services.trust.events import Signal
 
 VERSION = "0.1.0"
 log = logging.getLogger("sutrace")

@@ -18,8 +18,8 @@ import psycopg
 from bench.harness import fresh_database, machine, make_users, served
 from models.audit import GENESIS_HASH
 from models.users import Role
-from services.audit import event_hash, format_at
 from services.db import canonical_json
+from services.trust.audit import event_hash, format_at
 
 
 def generate(conninfo: str, count: int) -> str:

@@ -27,8 +27,8 @@ import psycopg
 
 from bench.harness import fresh_database, machine, make_users, percentile, served
 from models.users import Role
-from services.backward import BACKWARD
-from services.genealogy import MAX_DEPTH, WHERE_USED
+from services.genealogy.backward import BACKWARD
+from services.genealogy.forward import MAX_DEPTH, WHERE_USED
 
 COMPONENT_LOTS = 2_000
 INTERMEDIATE = 1_000

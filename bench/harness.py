@@ -16,9 +16,9 @@ from pathlib import Path
 import psycopg
 
 from models.users import Role, UserCreate
-from services import users
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
+from services.trust import users
 from tests.served import kill, start
 
 ROOT = Path(__file__).resolve().parent.parent

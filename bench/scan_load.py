@@ -25,7 +25,7 @@ import psycopg
 from bench.harness import fresh_database, machine, make_users, percentile, served
 from bench.loadgen import Result, drive
 from models.users import Role
-from services import gs1
+from services.barcodes.gtin import gtin_check_digit
 
 TYPES = 20
 LOTS = 2_000
@@ -35,7 +35,7 @@ BATCHES = 200
 
 def _gtin(n: int) -> str:
     body = f"0061414{n:06d}"
-    return body + str(gs1.gtin_check_digit(body))
+    return body + str(gtin_check_digit(body))
 
 
 def seed(url: str) -> dict[str, list[str]]:

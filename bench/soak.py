@@ -23,10 +23,10 @@ import httpx
 
 from bench.harness import PASSWORD, fresh_database, machine, make_users, served
 from models.users import Role
-from services import gs1
+from services.barcodes.gtin import gtin_check_digit
 
 GTINS = [f"0061414{n:06d}" for n in range(1, 5)]
-GTINS = [g + str(gs1.gtin_check_digit(g)) for g in GTINS]
+GTINS = [g + str(gtin_check_digit(g)) for g in GTINS]
 
 
 class Soak:

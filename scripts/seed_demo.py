@@ -22,10 +22,12 @@ from models.lots import Inspection, Lot, LotCreate, LotStatus, LotStatusChange, 
 from models.signatures import SignatureIn
 from models.units import UnitsCreate
 from models.users import Role, User, UserCreate
-from services import catalog, lots, recalls, receiving, units, users
 from services.clock import today_in
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
+from services.dock import catalog, receiving, units
+from services.quality import lot_status, recalls
+from services.trust import users
 
 DEMO_PASSWORD = "demo password 1234"
 DEMO_USERS = [
@@ -143,7 +145,7 @@ async def _seed_warehouse(session: AsyncSession) -> list[str]:
             signature=sign,
             inspection=inspection if status == LotStatus.released else None,
         )
-        await lots.change_status(session, qa, lot.id or 0, change, today)
+        await lot_status.change_status(session, qa, lot.id or 0, change, today)
 
     bags = await receive("BAG-CRYO-250", "BB2406-17A", 20, 400)
     await units.register(session, walt, bags, UnitsCreate(count=5))

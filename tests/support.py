@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from models.users import Role, UserCreate
-from services import users
+from services.trust import users
 
 ADMIN_KEY = "test-bootstrap-admin-key-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
@@ -476,7 +476,7 @@ async def staff(actors: Actors, *roles: Role | str) -> list[Actor]:
     argon2. A second user of a role: pass `"qa:qa2"`.
     """
     from models.users import User
-    from services.passwords import hash_password
+    from services.trust.passwords import hash_password
 
     if not _shared_password_hash:
         _shared_password_hash.append(await hash_password(PASSWORD))

@@ -11,7 +11,7 @@ from api.deps import PagingDep, SessionDep
 from api.routes import secured_router
 from models.audit import AuditEventPublic, ChainHead, VerifyResult
 from models.common import Page
-from services import audit
+from services.trust import audit
 
 router = secured_router("audit")
 EntityType = Literal[

@@ -24,7 +24,10 @@ from models.common import Page
 from models.genealogy import Genealogy
 from models.lots import LotPublic
 from models.scans import ScanPublic
-from services import backward, batches, flags, lots, reports, scanning
+from services.dock import lots
+from services.genealogy import backward, reports
+from services.line import batches, scans
+from services.quality import flags
 
 router = secured_router("batches")
 BatchNumber = Annotated[str, Path(max_length=64)]
@@ -95,12 +98,10 @@ async def add_output(
 @router.get("/batches/{batch_number}/scans", response_model=Page[ScanPublic])
 async def batch_scans(batch: BatchDep, session: SessionDep, paging: PagingDep) -> Page[ScanPublic]:
     """Every scan into the batch, accepted or blocked, oldest first."""
-    rows, total = await scanning.list_for_batch(
+    rows, total = await scans.list_for_batch(
         session, batch.id or 0, limit=paging.limit, offset=paging.offset
     )
-    return Page(
-        items=[await scanning.scan_public(session, s, batch=batch) for s in rows], total=total
-    )
+    return Page(items=[await scans.scan_public(session, s, batch=batch) for s in rows], total=total)
 
 
 GENEALOGY_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -6,7 +6,7 @@ from api.deps import ComponentTypeDep, CurrentUser, PagingDep, SessionDep
 from api.routes import secured_router
 from models.catalog import ComponentTypeCorrection, ComponentTypeCreate, ComponentTypePublic
 from models.common import Page
-from services import catalog
+from services.dock import catalog
 
 router = secured_router("component types")
 

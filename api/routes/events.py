@@ -8,7 +8,7 @@ from fastapi import Header, Request
 from fastapi.responses import StreamingResponse
 
 from api.routes import secured_router
-from services import events
+from services.trust import events
 
 router = secured_router("events")
 

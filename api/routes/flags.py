@@ -10,7 +10,7 @@ from api.deps import CurrentUser, PagingDep, SessionDep
 from api.routes import secured_router
 from models.batches import FlagPublic, FlagResolve, FlagsResolve, FlagStatus
 from models.common import Page
-from services import flags
+from services.quality import flags
 
 router = secured_router("flags")
 

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from fastapi import Response
 
+from services.barcodes.labels import LabelError
 from services.errors import Invalid, SutraceError
-from services.labels import LabelError
 
 LabelFormat = Literal["svg", "png"]
 LABEL_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -26,7 +26,10 @@ from models.lots import (
     Reconciliation,
 )
 from models.units import UnitList, UnitsCreate
-from services import genealogy, labels, lots, receiving, units
+from services.barcodes import labels
+from services.dock import lots, receiving, units
+from services.genealogy import forward
+from services.quality import lot_status
 
 router = secured_router("lots")
 Filter = Annotated[str | None, Query(max_length=64)]
@@ -96,7 +99,7 @@ async def change_status(
 ) -> LotStatusChanged:
     """QA, signed: quarantined -> released | rejected | recalled; released -> quarantined |
     rejected | recalled; rejected -> recalled. Release records the incoming inspection."""
-    changed, flags = await lots.change_status(session, actor, lot.id or 0, change, today)
+    changed, flags = await lot_status.change_status(session, actor, lot.id or 0, change, today)
     return LotStatusChanged(
         **(await lots.public(session, changed)).model_dump(), flags_raised=flags
     )
@@ -135,7 +138,7 @@ async def where_used(lot: LotDep, session: SessionDep) -> Response:
     """Forward trace: every batch that used the lot, directly, inside an assembly, or through
     a lot a batch made from it, at any depth, each with its shortest path."""
     return Response(
-        to_json(await genealogy.forward_trace(session, lot.id or 0)), media_type="application/json"
+        to_json(await forward.forward_trace(session, lot.id or 0)), media_type="application/json"
     )
 
 

@@ -7,7 +7,7 @@ from fastapi import Response
 from api.deps import CurrentUser, SessionDep
 from api.routes import secured_router
 from models.users import Me, PasswordChange
-from services import users
+from services.trust import users
 
 router = secured_router("me")
 

@@ -10,7 +10,7 @@ from api.deps import CurrentUser, PagingDep, SessionDep
 from api.routes import secured_router
 from models.common import Page
 from models.lots import RecallCreate, RecallPublic
-from services import recalls
+from services.quality import recalls
 
 router = secured_router("recalls")
 

@@ -11,8 +11,9 @@ from api.deps import CurrentUser, SessionDep, TodayDep
 from api.observability import count_scan
 from api.routes import secured_router
 from models.scans import ScanAccepted, ScanCreate, ScanOverride, ScanPublic, ScanReverse
-from services import deviations, scanning
-from services.scanning import ScanBlocked
+from services.line import reversals, scanning
+from services.line.scanning import ScanBlocked
+from services.quality import overrides
 
 router = secured_router("scans")
 ScanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -33,7 +34,7 @@ async def scan(
     """Go or no-go for a component going into a batch. Accepted: consumed at once. Blocked:
     stored with every reason. A retry with the same `client_scan_id` gets the first answer."""
     try:
-        answer = await scanning.record(session, actor, body, today)
+        answer = await scanning.scan(session, actor, body, today)
     except ScanBlocked as blocked:
         count_scan("blocked", blocked.extra["flags"])
         raise
@@ -50,7 +51,7 @@ async def override(
     today: TodayDep,
 ) -> ScanPublic:
     """QA, signed, a second person: accept a blocked scan as a deviation."""
-    return await deviations.override(session, actor, scan_id, body, today)
+    return await overrides.override(session, actor, scan_id, body, today)
 
 
 @router.post("/scans/{scan_id}/reverse", response_model=ScanPublic)
@@ -58,4 +59,4 @@ async def reverse(
     scan_id: ScanId, body: ScanReverse, actor: CurrentUser, session: SessionDep
 ) -> ScanPublic:
     """Signed: undo an accepted scan (wrong batch, say); the scan stays, marked reversed."""
-    return await deviations.reverse(session, actor, scan_id, body)
+    return await reversals.reverse(session, actor, scan_id, body)

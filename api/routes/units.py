@@ -9,7 +9,9 @@ from api.routes import secured_router
 from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
 from models.catalog import ComponentType
 from models.units import AssemblyCreate, UnitDiscard, UnitEvent, UnitPublic
-from services import assemblies, labels, lots, units
+from services.barcodes import labels
+from services.dock import assemblies, lots, units
+from services.genealogy import history
 
 router = secured_router("units")
 
@@ -40,7 +42,7 @@ async def unit_label(unit: UnitDep, session: SessionDep, format: LabelFormat = "
 @router.get("/units/{barcode}/history", response_model=list[UnitEvent])
 async def unit_history(unit: UnitDep, session: SessionDep) -> list[UnitEvent]:
     """Every event of the unit, oldest first, with actor and reason."""
-    return await units.history(session, unit)
+    return await history.history(session, unit)
 
 
 @router.post("/units/{barcode}/discard", response_model=UnitPublic)

@@ -10,7 +10,7 @@ from api.deps import CurrentUser, PagingDep, SessionDep
 from api.routes import secured_router
 from models.common import Page
 from models.users import KeyCreated, UserCreate, UserPublic
-from services import users
+from services.trust import users
 
 router = secured_router("users")
 UsernamePath = Annotated[str, Path(max_length=64)]

@@ -6,19 +6,17 @@ from datetime import date
 
 import pytest
 
-from services.gs1 import (
+from services.barcodes.gs1 import (
     GS,
     BarcodeFormatError,
     Gs1Data,
     Gs1Error,
     check_raw_barcode,
     gs1_element_string_for_label,
-    gtin_check_digit,
     is_gs1,
-    is_valid_gtin,
-    normalise_gtin,
     parse_gs1,
 )
+from services.barcodes.gtin import gtin_check_digit, is_valid_gtin, normalise_gtin
 
 DATAMATRIX = "]d2" + "0110614141000729" + "17270600" + "10BB2406-17A" + GS + "21SN000123"
 GS1_128 = "]C1" + "0100614141003198" + "11250312" + "17280311" + "10TS-55821" + GS + "240CX-1044-TS"

@@ -16,7 +16,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from services.labels import (
+from services.barcodes.labels import (
     PNG_MEDIA_TYPE,
     SVG_MEDIA_TYPE,
     LabelError,
@@ -275,7 +275,7 @@ def test_svg_works_without_pillow() -> None:
         import sys
         sys.modules["PIL"] = None  # any "import PIL..." now raises ImportError
         from datetime import date
-        from services.labels import lot_label, unit_label
+        from services.barcodes.labels import lot_label, unit_label
 
         svg, media_type = lot_label(
             lot_code="L-1", gtin={GTIN!r}, expiry=date(2026, 12, 31), supplier_lot="S-1",

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.signatures import SignatureIn
 from models.users import Role, User, UserCreate
-from services import audit, signatures, users
 from services.errors import Forbidden
+from services.trust import audit, signatures, users
 from tests.support import PASSWORD
 
 

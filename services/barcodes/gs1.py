@@ -51,6 +51,14 @@ from biip import ParseError
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from biip.gs1_element_strings import GS1ElementString
 
+from services.barcodes.gtin import (
+    ASCII_DIGITS,
+    GTIN_LENGTHS,
+    gtin_problem,
+    is_ascii_digits,
+    is_valid_gtin,
+)
+
 __all__ = [
     "GS",
     "GS1_SYMBOLOGY_IDENTIFIERS",
@@ -60,10 +68,7 @@ __all__ = [
     "Gs1Error",
     "check_raw_barcode",
     "gs1_element_string_for_label",
-    "gtin_check_digit",
     "is_gs1",
-    "is_valid_gtin",
-    "normalise_gtin",
     "parse_gs1",
 ]
 
@@ -85,8 +90,6 @@ _CSET82 = frozenset(
     "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 )
 _LINE_ENDINGS = ("\r\n", "\n", "\r")
-_ASCII_DIGITS = frozenset("0123456789")
-_GTIN_LENGTHS = (8, 12, 13, 14)
 
 # AIs holding a YYMMDD date, where day 00 means the last day of the month.
 _DATE_AIS = frozenset({"11", "12", "13", "15", "16", "17"})
@@ -184,68 +187,15 @@ def is_gs1(text: str) -> bool:
     """
     if text.startswith(tuple(GS1_SYMBOLOGY_IDENTIFIERS)):
         return True
-    if len(text) >= 2 and text[0] == "(" and text[1] in _ASCII_DIGITS:
+    if len(text) >= 2 and text[0] == "(" and text[1] in ASCII_DIGITS:
         return True
     body = text.lstrip(GS)
     return (
         len(body) >= 2
-        and body[0] in _ASCII_DIGITS
-        and body[1] in _ASCII_DIGITS
+        and body[0] in ASCII_DIGITS
+        and body[1] in ASCII_DIGITS
         and all(char in _CSET82 or char == GS for char in body)
     )
-
-
-# --------------------------------------------------------------------------- GTINs
-
-
-def _is_ascii_digits(value: str) -> bool:
-    # str.isdigit() also accepts "²" and Arabic-Indic digits.
-    return bool(value) and all(char in _ASCII_DIGITS for char in value)
-
-
-def gtin_check_digit(body: str) -> int:
-    """The GS1 mod-10 check digit for a GTIN without its check digit (7, 11, 12 or 13 digits).
-
-    Raises:
-        ValueError: if `body` is not 7, 11, 12 or 13 ASCII digits.
-    """
-    if not _is_ascii_digits(body) or len(body) + 1 not in _GTIN_LENGTHS:
-        msg = (
-            f"{body!r} is not the body of a GTIN; expected 7, 11, 12 or 13 digits "
-            "(the GTIN without its check digit)."
-        )
-        raise ValueError(msg)
-    total = sum(int(digit) * (3 if i % 2 == 0 else 1) for i, digit in enumerate(reversed(body)))
-    return (10 - total % 10) % 10
-
-
-def _gtin_problem(gtin: str) -> str | None:
-    """Why `gtin` is not a valid GTIN-8/12/13/14, or None when it is."""
-    if not _is_ascii_digits(gtin) or len(gtin) not in _GTIN_LENGTHS:
-        return f"GTIN {gtin!r} must be 8, 12, 13 or 14 digits."
-    if set(gtin) == {"0"}:
-        return f"GTIN {gtin} is all zeros, which is not a GTIN."
-    expected = gtin_check_digit(gtin[:-1])
-    if int(gtin[-1]) != expected:
-        return f"GTIN {gtin} has a wrong check digit; expected {expected}."
-    return None
-
-
-def is_valid_gtin(gtin: str) -> bool:
-    """Whether `gtin` is a GTIN-8, -12, -13 or -14: ASCII digits only, right check digit."""
-    return _gtin_problem(gtin) is None
-
-
-def normalise_gtin(gtin: str) -> str:
-    """The 14-digit form of a GTIN (left-padded with zeros), for storage and lookup.
-
-    Raises:
-        ValueError: if `gtin` is not a valid GTIN.
-    """
-    problem = _gtin_problem(gtin)
-    if problem is not None:
-        raise ValueError(problem)
-    return gtin.zfill(14)
 
 
 # --------------------------------------------------------------------------- GS1 parsing
@@ -265,13 +215,13 @@ def _explain_failure(
     """One sentence on why biip refused `data` for `ai`, with biip's own detail."""
     label = _label(ai)
     detail = f" (biip: {exc})"
-    if ai.ai in _DATE_AIS and len(data) == 6 and _is_ascii_digits(data):
+    if ai.ai in _DATE_AIS and len(data) == 6 and is_ascii_digits(data):
         return f"{label} {data!r} is not a real date.{detail}"
     match = _SIMPLE_FORMAT.fullmatch(ai.format)
     if match is not None:
         kind, variable, size_text = match.groups()
         size = int(size_text)
-        if kind == "N" and not _is_ascii_digits(data):
+        if kind == "N" and not is_ascii_digits(data):
             return f"{label} {data!r} must contain only digits.{detail}"
         if variable is None and len(data) != size:
             what = f"{size} digits (YYMMDD)" if ai.ai in _DATE_AIS else f"{size} digits"
@@ -311,7 +261,7 @@ def _parse_element(
         raise Gs1Error(_explain_failure(ai, data, exc, element_mode=element_mode)) from exc
     # biip records an invalid GTIN/SSCC/GLN in *_error and does not raise.
     if ai.ai in _GTIN_AIS:
-        problem = _gtin_problem(element.value)
+        problem = gtin_problem(element.value)
         if problem is None and element.gtin_error is not None:
             problem = f"{label} {element.value} is not a valid GTIN."
         if problem is not None:
@@ -396,7 +346,7 @@ def _parse_hri(text: str) -> list[GS1ElementString]:
 
 
 def _looks_like_bare_gtin(text: str) -> bool:
-    return len(text) in _GTIN_LENGTHS and is_valid_gtin(text)
+    return len(text) in GTIN_LENGTHS and is_valid_gtin(text)
 
 
 def parse_gs1(text: str) -> Gs1Data:
@@ -504,7 +454,7 @@ def gs1_element_string_for_label(
     """
     parts: list[str] = []
     if gtin is not None:
-        problem = _gtin_problem(gtin)
+        problem = gtin_problem(gtin)
         if problem is not None:
             raise Gs1Error(problem)
         parts.append(f"(01){gtin.zfill(14)}")

@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from models.lots import LotStatus
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.batches import BatchFlag, FlagStatus
+from models.lots import Lot, LotStatus
+from services import cache
 
 BLOCK = "block"
 WARN = "warn"
@@ -78,3 +84,21 @@ def unit_flags(*, barcode: str, status: str) -> list[Flag]:
 
 def blocking_codes(flags: list[Flag]) -> list[str]:
     return [f.code for f in flags if f.severity == BLOCK]
+
+
+async def source_batch_flagged(session: AsyncSession, lot: Lot) -> str | None:
+    """The batch number that made `lot`, when that batch has an open blocking flag."""
+    if lot.source_batch_id is None:
+        return None
+    open_flags = (
+        await session.execute(
+            select(func.count())
+            .select_from(BatchFlag)
+            .where(
+                col(BatchFlag.batch_id) == lot.source_batch_id,
+                col(BatchFlag.status) == FlagStatus.open,
+                col(BatchFlag.severity) == "block",
+            )
+        )
+    ).scalar_one()
+    return await cache.batch_number_of(session, lot.source_batch_id) if open_flags else None

@@ -10,9 +10,8 @@ from sqlmodel import col
 
 from models.lots import Lot
 from models.units import Unit
-from services import checks
-from services.checks import BLOCK, Flag
-from services.flags import source_batch_flagged
+from services.dock import checks
+from services.dock.checks import BLOCK, Flag, source_batch_flagged
 
 PARTS = text(
     """

@@ -19,8 +19,8 @@ from sqlmodel import col
 from models.catalog import ComponentType
 from models.lots import Lot
 from models.units import Unit
-from services import codes, gs1
-from services.checks import BLOCK, Flag
+from services.barcodes import codes, gs1
+from services.dock.checks import BLOCK, Flag
 
 
 @dataclass

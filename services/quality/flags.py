@@ -15,9 +15,11 @@ from models.batches import Batch, BatchFlag, FlagPublic, FlagStatus
 from models.lots import Lot
 from models.units import Unit
 from models.users import User
-from services import audit, genealogy, naming
+from services import cache
 from services.errors import Conflict, Invalid, NotFound
-from services.signatures import Signer, sign
+from services.genealogy import forward
+from services.trust import audit
+from services.trust.signatures import Signer, sign
 
 AFTER_USE = "LOT_STATUS_CHANGED_AFTER_USE"
 
@@ -36,7 +38,7 @@ async def public(session: AsyncSession, flag: BatchFlag) -> FlagPublic:
         {
             **flag.model_dump(),
             "id": flag.id,
-            "batch": await naming.batch_number_of(session, flag.batch_id),
+            "batch": await cache.batch_number_of(session, flag.batch_id),
             "lot_code": lot_code,
             "unit": unit,
         }
@@ -51,7 +53,7 @@ async def raise_after_use(
     session: AsyncSession, actor: User, lot: Lot, signer: Signer
 ) -> list[dict[str, Any]]:
     """Open a blocking flag on every batch that used `lot` at any depth, in any status."""
-    uses = await genealogy.where_used(session, lot.id or 0)
+    uses = await forward.where_used(session, lot.id or 0)
     if not uses:
         return []
     already = set(
@@ -83,7 +85,7 @@ async def raise_after_use(
         session.add(flag)
         await session.flush()
         after = await snapshot(session, flag)
-        await audit.record(
+        await audit.append(
             session,
             actor=actor.username,
             action="flag.raise",
@@ -94,24 +96,6 @@ async def raise_after_use(
         )
         raised.append(after or {})
     return raised
-
-
-async def source_batch_flagged(session: AsyncSession, lot: Lot) -> str | None:
-    """The batch number that made `lot`, when that batch has an open blocking flag."""
-    if lot.source_batch_id is None:
-        return None
-    open_flags = (
-        await session.execute(
-            select(func.count())
-            .select_from(BatchFlag)
-            .where(
-                col(BatchFlag.batch_id) == lot.source_batch_id,
-                col(BatchFlag.status) == FlagStatus.open,
-                col(BatchFlag.severity) == "block",
-            )
-        )
-    ).scalar_one()
-    return await naming.batch_number_of(session, lot.source_batch_id) if open_flags else None
 
 
 async def get(session: AsyncSession, flag_id: int) -> BatchFlag:
@@ -195,7 +179,7 @@ async def resolve(
         seal = signer.seal(await snapshot(session, flag))
         flag.resolution = {"reason": reason, "signature": seal}
         await session.flush()
-        await audit.record(
+        await audit.append(
             session,
             actor=actor.username,
             action="flag.resolve",
@@ -244,7 +228,7 @@ async def record_deviations(
         )
         session.add(flag)
         await session.flush()
-        await audit.record(
+        await audit.append(
             session,
             actor=actor.username,
             action="flag.raise",

@@ -1,34 +1,33 @@
-"""Units: registration (by count or by the supplier's serials), the unit view, discard, history."""
+"""Units: registration (by count or by the supplier's serials), the unit view and discard. A unit's
+history is `services.genealogy.history`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.audit import AuditEvent
 from models.base import utcnow
-from models.batches import Batch
 from models.catalog import ComponentType
 from models.lots import Lot, LotStatus
-from models.scans import Scan
 from models.units import (
-    AssemblyPart,
     Unit,
     UnitDiscard,
-    UnitEvent,
     UnitPublic,
     UnitsCreate,
     UnitStatus,
 )
 from models.users import User
-from services import audit, catalog, checks, codes, lots, parts
+from services import cache
+from services.barcodes import codes
+from services.dock import checks, lots, parts
 from services.errors import AlreadyExists, Conflict, NotFound
+from services.trust import audit
 
 UNIT = Unit.__table__  # type: ignore[attr-defined]
 SERIAL_LOOKUP_CHUNK = 1000
@@ -104,7 +103,7 @@ async def register(
     if audited:  # else part of a larger action that records its own event
         before = await lots.snapshot(session, lot)
         await session.refresh(lot)
-        await audit.record(
+        await audit.append(
             session,
             actor=actor.username,
             action="lot.units_register",
@@ -191,7 +190,7 @@ async def view(
         serial=unit.serial,
         lot=lot.id or 0,
         lot_code=lot.code,
-        component_type=await catalog.code_of(session, lot.component_type_id),
+        component_type=await cache.type_code_of(session, lot.component_type_id),
         status=UnitStatus(unit.status),
         expiry_date=lot.expiry_date,
         usable=not blocking,
@@ -246,7 +245,7 @@ async def discard(session: AsyncSession, actor: User, barcode: str, data: UnitDi
     )
     await session.refresh(unit)
     await session.refresh(lot)
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="unit.discard",
@@ -265,156 +264,6 @@ async def _snapshot(session: AsyncSession, unit: Unit, lot: Lot) -> dict[str, An
         "serial": unit.serial,
         "lot": lot.id,
         "lot_code": lot.code,
-        "component_type": await catalog.code_of(session, lot.component_type_id),
+        "component_type": await cache.type_code_of(session, lot.component_type_id),
         "status": unit.status,
     }
-
-
-async def history(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
-    """Every event of the unit, oldest first: its lot's receipt, registration, and its own."""
-    lot_id = str(unit.lot_id)
-    events = (
-        (
-            await session.execute(
-                select(AuditEvent)
-                .where(
-                    or_(
-                        (col(AuditEvent.entity_type) == "unit")
-                        & (col(AuditEvent.entity_id) == unit.barcode),
-                        (col(AuditEvent.entity_type) == "lot")
-                        & (col(AuditEvent.entity_id) == lot_id)
-                        & col(AuditEvent.action).in_(["lot.receive", "lot.units_register"]),
-                    )
-                )
-                .order_by(col(AuditEvent.seq))
-            )
-        )
-        .scalars()
-        .all()
-    )
-    out: list[UnitEvent] = []
-    for event in events:
-        if event.action == "lot.units_register":
-            registered = (event.after or {}).get("units", [])
-            if not any(u.get("barcode") == unit.barcode for u in registered):
-                continue
-            out.append(
-                UnitEvent(
-                    at=event.at,
-                    event="labelled",
-                    actor=event.actor,
-                    detail=f"Registered and labelled as {unit.barcode}.",
-                    reason=None,
-                )
-            )
-        elif event.action == "lot.receive":
-            after = event.after or {}
-            out.append(
-                UnitEvent(
-                    at=event.at,
-                    event="received",
-                    actor=event.actor,
-                    detail=f"Received in lot '{after.get('code')}' (supplier lot "
-                    f"'{after.get('supplier_lot')}').",
-                    reason=event.reason,
-                )
-            )
-        elif event.action == "assembly.build":
-            parts = ", ".join(p["unit"] or p["lot_code"] for p in (event.after or {})["parts"])
-            out.append(
-                UnitEvent(
-                    at=event.at,
-                    event="assembled",
-                    actor=event.actor,
-                    detail=f"Built as an assembly from {parts}.",
-                    reason=None,
-                )
-            )
-        else:
-            out.append(
-                UnitEvent(
-                    at=event.at,
-                    event=event.action.removeprefix("unit."),
-                    actor=event.actor,
-                    detail=_describe(event),
-                    reason=event.reason,
-                )
-            )
-    out += await _scans_and_assemblies(session, unit)
-    out.sort(key=lambda e: e.at)
-    return out
-
-
-async def _scans_and_assemblies(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
-    """Each scan of the unit, accepted or blocked with its flags, its reversal, and the
-    assembly it was built into."""
-    events: list[UnitEvent] = []
-    scans = (
-        await session.execute(
-            select(Scan, Batch.batch_number)  # type: ignore[call-overload]
-            .join(Batch, col(Batch.id) == col(Scan.batch_id))
-            .where(col(Scan.unit_id) == unit.id)
-            .order_by(col(Scan.id))
-        )
-    ).all()
-    for scan, batch_number in scans:
-        flags = ", ".join(f["code"] for f in scan.flags) or "none"
-        where = f" at station {scan.station}" if scan.station else ""
-        events.append(
-            UnitEvent(
-                at=scan.at,
-                event=f"scan.{'accepted' if scan.response_status == 201 else 'blocked'}",
-                actor=scan.actor,
-                reason=None,
-                detail=f"Scanned into batch '{batch_number}'{where}; flags: {flags}.",
-                data={"scan_id": scan.id, "flags": scan.flags},
-            )
-        )
-        if scan.override:
-            events.append(
-                UnitEvent(
-                    at=datetime.fromisoformat(scan.override["at"]),
-                    event="scan.overridden",
-                    actor=scan.override["by"],
-                    reason=scan.override["reason"],
-                    detail=f"Accepted as deviation {scan.override['deviation_ref']}.",
-                    data={"scan_id": scan.id},
-                )
-            )
-        if scan.reversal:
-            events.append(
-                UnitEvent(
-                    at=datetime.fromisoformat(scan.reversal["at"]),
-                    event="scan.reversed",
-                    actor=scan.reversal["by"],
-                    reason=scan.reversal["reason"],
-                    detail=f"Scan {scan.id} reversed; unit {scan.reversal['disposition']}ed.",
-                    data={"scan_id": scan.id},
-                )
-            )
-    built_into = (
-        await session.execute(
-            select(Unit)
-            .join(AssemblyPart, col(AssemblyPart.assembly_unit_id) == col(Unit.id))
-            .where(col(AssemblyPart.part_unit_id) == unit.id)
-        )
-    ).scalar_one_or_none()
-    if built_into is not None:
-        events.append(
-            UnitEvent(
-                at=built_into.created_at,
-                event="built_into_assembly",
-                actor=built_into.created_by,
-                detail=f"Built into assembly {built_into.barcode}.",
-                reason=None,
-            )
-        )
-    return events
-
-
-def _describe(event: AuditEvent) -> str:
-    before = (event.before or {}).get("status")
-    after = (event.after or {}).get("status")
-    if before != after:
-        return f"Status {before} -> {after}."
-    return event.action

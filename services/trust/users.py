@@ -13,10 +13,10 @@ from sqlmodel import col
 
 from models.base import utcnow
 from models.users import ApiKey, PasswordChange, Role, User, UserCreate, UserPublic
-from services import audit
 from services.errors import AlreadyExists, Conflict, Invalid, NotFound, Unauthorized
-from services.passwords import hash_password
-from services.signatures import check_password, user_public
+from services.trust import audit
+from services.trust.passwords import hash_password
+from services.trust.signatures import check_password, user_public
 
 SYSTEM = "system"
 
@@ -102,7 +102,7 @@ async def create_user(
         await session.flush()
     except IntegrityError as exc:
         raise AlreadyExists(f"Username '{data.username}' is taken.") from exc
-    await audit.record(
+    await audit.append(
         session,
         actor=actor,
         action="user.create",
@@ -130,7 +130,7 @@ async def install_key(session: AsyncSession, actor: str, username: str, raw: str
     key = ApiKey(user_id=user.id, key_hash=key_hash(raw), created_at=utcnow())
     session.add(key)
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor,
         action="key.create",
@@ -155,7 +155,7 @@ async def revoke_key(session: AsyncSession, actor: str, username: str, key_id: i
     before = _key_snapshot(key, username)
     key.revoked_at = utcnow()
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor,
         action="key.revoke",
@@ -175,7 +175,7 @@ async def deactivate(session: AsyncSession, actor: User, username: str) -> User:
     before = audit.snapshot(public(user))
     user.active = False
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="user.deactivate",
@@ -195,7 +195,7 @@ async def unlock(session: AsyncSession, actor: str, username: str) -> User:
     user.signing_locked = False
     user.failed_signatures = 0
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor,
         action="user.unlock",
@@ -222,7 +222,7 @@ async def change_own_password(session: AsyncSession, user: User, change: Passwor
     user.password_hash = await hash_password(change.new_password)
     user.password_temporary = False
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=user.username,
         action="user.password_change",
@@ -252,7 +252,7 @@ async def bootstrap_admin(session: AsyncSession, key: str) -> bool:
     )
     session.add(admin)
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=SYSTEM,
         action="user.create",
@@ -264,7 +264,7 @@ async def bootstrap_admin(session: AsyncSession, key: str) -> bool:
     api_key = ApiKey(user_id=admin.id, key_hash=key_hash(key), created_at=utcnow())  # type: ignore[arg-type]
     session.add(api_key)
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=SYSTEM,
         action="key.create",

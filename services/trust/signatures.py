@@ -17,9 +17,9 @@ from sqlmodel import col
 from models.base import utcnow
 from models.signatures import Signature, SignatureIn
 from models.users import User, UserPublic
-from services import audit
 from services.errors import Forbidden, recorded
-from services.passwords import verify_password
+from services.trust import audit
+from services.trust.passwords import verify_password
 
 MAX_FAILED_SIGNATURES = 5
 
@@ -80,7 +80,7 @@ async def check_password(session: AsyncSession, user: User, password: str) -> No
         )
     ).one()
     await session.refresh(user)
-    await audit.record(
+    await audit.append(
         session,
         actor=user.username,
         action="signature.lockout" if locked else "signature.fail",

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import UtcDateTime, utcnow
 from models.batches import Batch, BatchFlag
-from services import audit
-from services.genealogy import MAX_DEPTH
+from services.genealogy.forward import MAX_DEPTH
+from services.trust import audit
 
 # One statement. `containers` walks down from the batch to everything that holds consumed items:
 # the batches that made a lot it consumed (depth + 2: the lot, then its batch) and assemblies

@@ -29,10 +29,11 @@ from models.catalog import ComponentType
 from models.lots import Lot, LotCreate
 from models.scans import ACCEPTED, Scan
 from models.users import User
-from services import audit, catalog, receiving
-from services.cache import ImmutableCache
+from services import cache
+from services.dock import catalog, receiving
 from services.errors import AlreadyExists, Conflict, NotFound
-from services.signatures import sign
+from services.trust import audit
+from services.trust.signatures import sign
 
 
 async def get(session: AsyncSession, batch_number: str, *, for_update: bool = False) -> Batch:
@@ -43,32 +44,6 @@ async def get(session: AsyncSession, batch_number: str, *, for_update: bool = Fa
     if batch is None:
         raise NotFound(f"Batch '{batch_number}' does not exist.", code="BATCH_NOT_FOUND")
     return batch
-
-
-_boms: ImmutableCache[list[tuple[str | None, int, int]]] = ImmutableCache()
-
-
-async def bom(session: AsyncSession, batch_id: int) -> list[tuple[str | None, int, int]]:
-    """The batch's BOM lines as (step, component type id, quantity); a BOM never changes after
-    the batch is created, so it is cached."""
-
-    async def load() -> list[tuple[str | None, int, int]]:
-        return await _load_bom(session, batch_id)
-
-    return await _boms.get(session, batch_id, load)
-
-
-async def _load_bom(session: AsyncSession, batch_id: int) -> list[tuple[str | None, int, int]]:
-    return [
-        (step, type_id, quantity)
-        for step, type_id, quantity in (
-            await session.execute(
-                select(col(BomLine.step), col(BomLine.component_type_id), col(BomLine.quantity))
-                .where(col(BomLine.batch_id) == batch_id)
-                .order_by(col(BomLine.id))
-            )
-        )
-    ]
 
 
 async def open_blocking_flags(session: AsyncSession, batch_id: int) -> int:
@@ -90,9 +65,9 @@ async def open_blocking_flags(session: AsyncSession, batch_id: int) -> int:
 async def public(session: AsyncSession, batch: Batch) -> BatchPublic:
     lines = [
         BomLinePublic(
-            step=step, component_type=await catalog.code_of(session, type_id), quantity=quantity
+            step=step, component_type=await cache.type_code_of(session, type_id), quantity=quantity
         )
-        for step, type_id, quantity in await bom(session, batch.id or 0)
+        for step, type_id, quantity in await cache.bom(session, batch.id or 0)
     ]
     return BatchPublic.model_validate(
         {
@@ -166,7 +141,7 @@ async def create(session: AsyncSession, actor: User, data: BatchCreate) -> Batch
             )
         )
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="batch.create",
@@ -188,7 +163,7 @@ async def start(session: AsyncSession, actor: User, batch_number: str) -> Batch:
     batch.status = BatchStatus.in_progress
     batch.started_at = utcnow()
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="batch.start",
@@ -203,13 +178,13 @@ async def start(session: AsyncSession, actor: User, batch_number: str) -> Batch:
 async def bom_shortfalls(session: AsyncSession, batch: Batch) -> list[dict[str, Any]]:
     """BOM lines not yet fully consumed, with what was consumed."""
     short: list[dict[str, Any]] = []
-    for step, type_id, quantity in await bom(session, batch.id or 0):
+    for step, type_id, quantity in await cache.bom(session, batch.id or 0):
         consumed = await consumed_quantity(session, batch.id or 0, type_id, step)
         if consumed < quantity:
             short.append(
                 {
                     "step": step,
-                    "component_type": await catalog.code_of(session, type_id),
+                    "component_type": await cache.type_code_of(session, type_id),
                     "quantity": quantity,
                     "consumed": consumed,
                 }
@@ -278,7 +253,7 @@ async def complete(
     seal = signer.seal(after)
     batch.completion = {**batch.completion, "signature": seal}
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="batch.complete",
@@ -308,7 +283,7 @@ async def abort(session: AsyncSession, actor: User, batch_number: str, data: Bat
     seal = signer.seal(after)
     batch.completion = {"abort_reason": data.reason, "signature": seal}
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="batch.abort",

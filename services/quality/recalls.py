@@ -14,16 +14,20 @@ from models.base import utcnow
 from models.lots import Lot, LotStatus, Recall, RecallCreate, RecallPublic
 from models.units import Unit, UnitStatus
 from models.users import User
-from services import audit, catalog, genealogy, lots
+from services import cache
+from services.dock import catalog
 from services.errors import Conflict, NotFound
-from services.signatures import sign
+from services.genealogy import forward
+from services.quality import lot_status
+from services.trust import audit
+from services.trust.signatures import sign
 
 
 async def public(session: AsyncSession, recall: Recall) -> RecallPublic:
     return RecallPublic.model_validate(
         {
             **recall.model_dump(),
-            "component_type": await catalog.code_of(session, recall.component_type_id),
+            "component_type": await cache.type_code_of(session, recall.component_type_id),
         }
     )
 
@@ -65,7 +69,7 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
     for lot in affected:
         impact_lots.append({"id": lot.id, "code": lot.code, "status_before": lot.status})
         if lot.status != LotStatus.recalled:
-            await lots.apply_status(
+            await lot_status.apply_status(
                 session,
                 actor,
                 signer,
@@ -94,7 +98,7 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
     record = audit.snapshot(await public(session, recall))
     recall.signature = signer.seal(record)
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="recall.create",
@@ -109,9 +113,9 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
 
 async def _batches_affected(session: AsyncSession, affected: Sequence[Lot]) -> list[dict[str, Any]]:
     """Every batch that used any recalled lot, at any depth, with its COI and shortest path."""
-    found: dict[int, genealogy.Use] = {}
+    found: dict[int, forward.Use] = {}
     for lot in affected:
-        for use in await genealogy.where_used(session, lot.id or 0):
+        for use in await forward.where_used(session, lot.id or 0):
             if use.batch_id not in found or use.depth < found[use.batch_id].depth:
                 found[use.batch_id] = use
     return [

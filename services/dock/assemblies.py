@@ -20,8 +20,10 @@ from models.catalog import ComponentType
 from models.lots import Lot, LotStatus
 from models.units import AssemblyCreate, AssemblyPart, Unit, UnitsCreate, UnitStatus
 from models.users import User
-from services import audit, catalog, checks, codes, gs1, units
+from services.barcodes import codes, gs1
+from services.dock import catalog, checks, units
 from services.errors import Conflict, Invalid
+from services.trust import audit
 
 
 async def build(
@@ -111,7 +113,7 @@ async def build(
             )
         )
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="assembly.build",

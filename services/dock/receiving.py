@@ -18,8 +18,10 @@ from models.catalog import ComponentType
 from models.lots import Lot, LotCreate, LotStatus, ReceiptScan, Warning
 from models.units import UnitsCreate
 from models.users import User
-from services import audit, catalog, codes, gs1, lots
+from services.barcodes import codes, gs1
+from services.dock import catalog, lots
 from services.errors import Invalid
+from services.trust import audit
 
 
 async def receive(
@@ -115,7 +117,7 @@ async def _receive(
     )
     session.add(lot)
     await session.flush()
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="lot.produce" if source_batch else "lot.receive",
@@ -177,7 +179,7 @@ async def receive_scan(
     )
     lot, warnings = await _receive(session, actor, component_type, receipt, today)
     if data.serial is not None and component_type.tracking == "serial":
-        from services import units
+        from services.dock import units
 
         await units.register(session, actor, lot, UnitsCreate(serials=[data.serial]))
     return lot, warnings

@@ -19,15 +19,13 @@ from models.catalog import (
 )
 from models.signatures import SignatureIn
 from models.users import User
-from services import audit, gs1
-from services.cache import ImmutableCache
+from services.barcodes.gtin import normalise_gtin
 from services.errors import AlreadyExists, Invalid, NotFound
-from services.signatures import sign
+from services.trust import audit
+from services.trust.signatures import sign
+
 
 # A type's code never changes, so it is cached.
-_codes: ImmutableCache[str] = ImmutableCache()
-
-
 def public(component_type: ComponentType) -> ComponentTypePublic:
     return ComponentTypePublic.model_validate(component_type, from_attributes=True)
 
@@ -36,7 +34,7 @@ def _valid_gtin(gtin: str | None) -> str | None:
     if gtin is None:
         return None
     try:
-        return gs1.normalise_gtin(gtin)
+        return normalise_gtin(gtin)
     except ValueError as exc:
         raise Invalid(
             f"GTIN '{gtin}' is not valid: {exc}",
@@ -72,17 +70,6 @@ async def by_gtin(session: AsyncSession, gtin: str) -> ComponentType | None:
     return (
         await session.execute(select(ComponentType).where(col(ComponentType.gtin) == gtin))
     ).scalar_one_or_none()
-
-
-async def code_of(session: AsyncSession, type_id: int) -> str:
-    async def load() -> str:
-        return (
-            await session.execute(
-                select(col(ComponentType.code)).where(col(ComponentType.id) == type_id)
-            )
-        ).scalar_one()
-
-    return await _codes.get(session, type_id, load)
 
 
 async def list_types(
@@ -122,7 +109,7 @@ async def create(session: AsyncSession, actor: User, data: ComponentTypeCreate) 
         await session.flush()
     except IntegrityError as exc:
         raise AlreadyExists(f"Component type '{data.code}' or its GTIN exists already.") from exc
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="component_type.create",
@@ -173,7 +160,7 @@ async def correct(
         setattr(component_type, name, value)
     await session.flush()
     after = audit.snapshot(public(component_type))
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="component_type.correct",

@@ -88,7 +88,7 @@ async def lock_chain(session: AsyncSession, *, skip_locked: bool = False) -> Cha
 _APPEND = insert(EVENT)
 
 
-async def record(
+async def append(
     session: AsyncSession,
     *,
     actor: str | None,

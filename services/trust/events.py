@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.audit import AuditEvent
-from services import audit
+from services.trust import audit
 
 KINDS = {
     "scan.record": "scan.recorded",

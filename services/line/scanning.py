@@ -7,12 +7,11 @@ available, and lot stock only while enough is left (and a CHECK keeps it from go
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -24,10 +23,13 @@ from models.lots import Lot
 from models.scans import ACCEPTED, BLOCKED, Scan, ScanCreate, ScanPublic
 from models.units import Unit, UnitStatus
 from models.users import User
-from services import audit, batches, catalog, checks, gs1, naming, parts, resolution
-from services.checks import BLOCK, WARN, Flag
+from services import cache
+from services.barcodes import gs1
+from services.dock import checks, parts
+from services.dock.checks import BLOCK, WARN, Flag, source_batch_flagged
 from services.errors import Conflict, Invalid, SutraceError, recorded
-from services.flags import source_batch_flagged
+from services.line import batches, resolution, scans
+from services.trust import audit
 
 
 class ScanBlocked(SutraceError):
@@ -62,7 +64,7 @@ def request_hash(body: ScanCreate) -> str:
     return audit.sha256_hex(audit.canonical_json(body.model_dump(mode="json")))
 
 
-async def record(session: AsyncSession, actor: User, body: ScanCreate, today: date) -> Accepted:
+async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date) -> Accepted:
     """Resolve, check and store one scan; accepted -> consumed, else a recorded refusal."""
     try:
         text_ = gs1.check_raw_barcode(body.barcode)
@@ -143,7 +145,7 @@ async def record(session: AsyncSession, actor: User, body: ScanCreate, today: da
         if earlier is None:
             raise
         return await replay(session, earlier, digest)
-    public = await scan_public(
+    public = await scans.scan_public(
         session,
         scan,
         batch=batch,
@@ -151,7 +153,7 @@ async def record(session: AsyncSession, actor: User, body: ScanCreate, today: da
         unit=resolved.unit,
         component_type=resolved.component_type,
     )
-    await audit.record(
+    await audit.append(
         session,
         actor=actor.username,
         action="scan.record",
@@ -206,7 +208,7 @@ async def replay(session: AsyncSession, scan: Scan, digest: str) -> Accepted:
             code="IDEMPOTENCY_CONFLICT",
             scan_id=scan.id,
         )
-    public = await scan_public(session, scan)
+    public = await scans.scan_public(session, scan)
     if scan.response_status == 201:
         return Accepted(body=accepted_body(public))
     blocking = [f for f in public.flags if f["severity"] == BLOCK]
@@ -273,7 +275,7 @@ async def _bom_flags(
     quantity: int,
     step: str | None,
 ) -> list[Flag]:
-    lines = await batches.bom(session, batch.id or 0)
+    lines = await cache.bom(session, batch.id or 0)
     if not lines:
         return []
     matching = [
@@ -322,68 +324,3 @@ async def consume(
             "INSUFFICIENT_QUANTITY", BLOCK, f"Lot '{lot.code}' has less than {quantity} left now."
         )
     return None
-
-
-async def list_for_batch(
-    session: AsyncSession, batch_id: int, *, limit: int, offset: int
-) -> tuple[Sequence[Scan], int]:
-    total = (
-        await session.execute(
-            select(func.count()).select_from(Scan).where(col(Scan.batch_id) == batch_id)
-        )
-    ).scalar_one()
-    rows = (
-        (
-            await session.execute(
-                select(Scan)
-                .where(col(Scan.batch_id) == batch_id)
-                .order_by(col(Scan.id))
-                .limit(limit)
-                .offset(offset)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return rows, total
-
-
-async def scan_public(
-    session: AsyncSession,
-    scan: Scan,
-    *,
-    batch: Batch | None = None,
-    lot: Lot | None = None,
-    unit: Unit | None = None,
-    component_type: ComponentType | None = None,
-) -> ScanPublic:
-    if lot is None and scan.lot_id is not None:
-        lot = await session.get_one(Lot, scan.lot_id)
-    if unit is None and scan.unit_id is not None:
-        unit = await session.get_one(Unit, scan.unit_id)
-    type_code = None
-    if lot is not None:
-        type_code = await catalog.code_of(session, lot.component_type_id)
-    elif component_type is not None:
-        type_code = component_type.code
-    return ScanPublic(
-        id=scan.id or 0,
-        barcode=scan.barcode,
-        outcome=scan.outcome,
-        flags=scan.flags,
-        batch=batch.batch_number if batch else await naming.batch_number_of(session, scan.batch_id),
-        step=scan.step,
-        station=scan.station,
-        quantity=scan.quantity,
-        unit=unit.barcode if unit else None,
-        lot=lot.id if lot else None,
-        lot_code=lot.code if lot else None,
-        component_type=type_code,
-        lot_status_at_scan=scan.lot_status_at_scan,
-        expiry_at_scan=scan.expiry_at_scan,
-        actor=scan.actor,
-        at=scan.at,
-        client_scan_id=scan.client_scan_id,
-        override=scan.override,
-        reversal=scan.reversal,
-    )

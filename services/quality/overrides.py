@@ -1,0 +1,108 @@
+"""QA overrides a blocked scan as a signed deviation: every blocking flag, re-checked now, must be
+overridable; each is recorded on the batch as a resolved deviation. The scan is kept, marked."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.batches import Batch, BatchStatus
+from models.catalog import ComponentType
+from models.lots import Lot
+from models.scans import ACCEPTED, BLOCKED, ScanOverride, ScanPublic
+from models.units import Unit
+from models.users import User
+from services.dock import checks
+from services.errors import Conflict, Forbidden
+from services.line import resolution, scanning, scans
+from services.quality import flags
+from services.trust import audit
+from services.trust.signatures import sign
+
+
+async def override(
+    session: AsyncSession, actor: User, scan_id: int, data: ScanOverride, today: date
+) -> ScanPublic:
+    """Accept a blocked scan as a deviation, when every blocking flag, re-checked now, may be
+    overridden; each is recorded on the batch as a resolved deviation citing the reference."""
+    scan = await scans.get(session, scan_id, for_update=True)
+    if scan.actor == actor.username:
+        raise Forbidden(
+            f"Scan {scan_id} was made by you; a second person must override it.", code="SAME_USER"
+        )
+    signer = await sign(session, actor, data.signature)
+    if scan.outcome != BLOCKED:
+        raise Conflict(
+            f"Scan {scan_id} is {scan.outcome}; only a blocked scan is overridden.",
+            code="NOT_BLOCKED",
+        )
+    if scan.lot_id is None:
+        raise Conflict(
+            f"Scan {scan_id} names no lot or unit; there is nothing to override.",
+            code="NOT_OVERRIDABLE",
+        )
+    batch = await session.get_one(Batch, scan.batch_id)
+    lot = await session.get_one(Lot, scan.lot_id)
+    unit = await session.get(Unit, scan.unit_id) if scan.unit_id else None
+    component_type = await session.get_one(ComponentType, lot.component_type_id)
+    resolved = resolution.Resolved(lot=lot, component_type=component_type, unit=unit)
+    now_flags = await scanning.check(session, batch, resolved, scan.quantity, scan.step, today)
+    if batch.status != BatchStatus.in_progress:
+        now_flags.insert(
+            0,
+            checks.Flag(
+                "BATCH_NOT_ACTIVE", checks.BLOCK, f"Batch '{batch.batch_number}' is {batch.status}."
+            ),
+        )
+    blocking = [f for f in now_flags if f.severity == checks.BLOCK]
+    fixed = [f for f in blocking if f.code not in checks.OVERRIDABLE]
+    if fixed:
+        raise Conflict(
+            "Scan cannot be overridden now: " + " ".join(f.message for f in fixed),
+            code="NOT_OVERRIDABLE",
+            flags=[f.as_dict() for f in fixed],
+        )
+    refusal = await scanning.consume(session, resolved, scan.quantity)
+    if refusal is not None:
+        raise Conflict(refusal.message, code="NOT_OVERRIDABLE", flags=[refusal.as_dict()])
+    before = audit.snapshot(await scans.scan_public(session, scan))
+    scan.outcome = ACCEPTED
+    scan.override = {
+        "by": actor.username,
+        "at": audit.format_at(utcnow()),
+        "reason": data.reason,
+        "deviation_ref": data.deviation_ref,
+        "flags": [f.as_dict() for f in blocking],
+    }
+    await session.flush()
+    after = audit.snapshot(await scans.scan_public(session, scan))
+    seal = signer.seal(after)
+    scan.override = {**scan.override, "signature": seal}
+    await session.flush()
+    await flags.record_deviations(
+        session,
+        actor,
+        batch_id=batch.id or 0,
+        scan_id=scan.id or 0,
+        lot_id=lot.id,
+        unit_id=unit.id if unit else None,
+        blocking=[f.as_dict() for f in blocking],
+        deviation_ref=data.deviation_ref,
+        reason=data.reason,
+        seal=seal,
+    )
+    public = await scans.scan_public(session, scan)
+    await audit.append(
+        session,
+        actor=actor.username,
+        action="scan.override",
+        entity_type="scan",
+        entity_id=scan.id or 0,
+        before=before,
+        after=audit.snapshot(public),
+        reason=data.reason,
+        signature=seal,
+    )
+    return public
