@@ -5,6 +5,7 @@ from models.base import utcnow
 from models.batches import Batch, BatchFlag, BomLine
 from models.catalog import ComponentType
 from models.common import Page
+from models.labels import Label, LabelTemplate, Printer, PrintJob
 from models.lots import Counter, Lot, LotAdjustment, Recall
 from models.scans import Scan
 from models.units import AssemblyPart, Unit
@@ -20,9 +21,13 @@ __all__ = [
     "BomLine",
     "ComponentType",
     "Counter",
+    "Label",
+    "LabelTemplate",
     "Lot",
     "LotAdjustment",
     "Page",
+    "PrintJob",
+    "Printer",
     "Recall",
     "Role",
     "Scan",

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from models.base import Day, Name, Reason, ShortText, Text20, UtcDateTime
+from models.labels import LabelCounts
 from models.signatures import SignatureIn
 
 Quantity = Annotated[StrictInt, PydanticField(ge=1, le=10_000_000)]
@@ -180,6 +181,8 @@ class LotPublic(SQLModel):
     received_by: str
     source_batch: str | None = None
     release: Release | None = None
+    labels: LabelCounts | None = None
+    """Printed labels issued against the lot: issued = applied + voided + outstanding."""
 
 
 class LotCreated(LotPublic):
