@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.policy import allowed_roles
 from models.catalog import ComponentType
+from models.labels import Printer, PrintJob
 from models.lots import Lot
 from models.units import Unit
 from models.users import User
 from services.clock import today_in
 from services.config import Settings
-from services.dock import catalog, lots, units
+from services.dock import catalog, lots, printers, printing, units
 from services.errors import Forbidden, SutraceError
 from services.trust import users
 
@@ -127,3 +128,17 @@ async def get_component_type(
 LotDep = Annotated[Lot, Depends(get_lot)]
 UnitDep = Annotated[Unit, Depends(get_unit)]
 ComponentTypeDep = Annotated[ComponentType, Depends(get_component_type)]
+
+
+async def get_printer(name: Annotated[str, Path(max_length=64)], session: SessionDep) -> Printer:
+    return await printers.get(session, name)
+
+
+async def get_print_job(
+    job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep
+) -> PrintJob:
+    return await printing.get(session, job_id)
+
+
+PrinterDep = Annotated[Printer, Depends(get_printer)]
+PrintJobDep = Annotated[PrintJob, Depends(get_print_job)]

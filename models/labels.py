@@ -121,12 +121,13 @@ class PrintJob(SQLModel, table=True):
 
 
 class Label(SQLModel, table=True):
-    """One printed label, issued against its lot: applied, voided, or still outstanding."""
+    """One label of a print job, against its lot: pending until the job is sent, then issued,
+    and in the end applied or voided; issued and not yet either is outstanding."""
 
     __tablename__ = "label"
     __table_args__ = (
         CheckConstraint("kind IN ('lot', 'unit')", name="kind"),
-        CheckConstraint("status IN ('issued', 'applied', 'voided')", name="status"),
+        CheckConstraint("status IN ('pending', 'issued', 'applied', 'voided')", name="status"),
         CheckConstraint("kind = 'lot' OR unit_id IS NOT NULL", name="unit_given"),
         Index(None, "lot_id", "status"),
     )
@@ -143,8 +144,9 @@ class Label(SQLModel, table=True):
     reprint: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     lot_status: str = Field(sa_column=Column(String(12), nullable=False))
     status: str = Field(sa_column=Column(String(8), nullable=False))
-    issued_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
-    issued_by: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    created_by: str = Field(sa_column=Column(String(64), nullable=False))
+    issued_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     applied_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     applied_by: str | None = Field(default=None, sa_column=Column(String(64)))
     voided_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
@@ -286,9 +288,9 @@ class LabelPublic(SQLModel):
     print_job: int
     reprint: bool
     lot_status: str
-    status: Literal["issued", "applied", "voided"]
-    issued_at: datetime
-    issued_by: str
+    status: Literal["pending", "issued", "applied", "voided"]
+    created_by: str
+    issued_at: datetime | None
     applied_at: datetime | None
     applied_by: str | None
     voided_at: datetime | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     bootstrap_admin_key: str | None = None
     cors_origins: list[str] = []
     db_pool_size: int = 10
+    label_template_dir: Path | None = None
+    """Where the ZPL label templates are read; the repository's services/barcodes/zpl."""
+    printer_timeout_s: float = 5.0
+    """Seconds a label printer has to take a job's bytes."""
 
     @field_validator("database_url")
     @classmethod

@@ -7,13 +7,16 @@ from typing import Any, Literal
 from fastapi import Response
 
 from services.barcodes.labels import LabelError
+from services.barcodes.layout import DoesNotFit
 from services.errors import Invalid, SutraceError
 
 LabelFormat = Literal["svg", "png"]
+Symbology = Literal["auto", "gs1-128", "datamatrix"]
+Stock = Literal["100x50mm", "4x2in", "2x1in"]
 LABEL_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"image/svg+xml": {}, "image/png": {}},
-        "description": "The label, as SVG (default) or PNG.",
+        "description": "The label on its stock, as SVG (default) or PNG, 300 dpi.",
     }
 }
 
@@ -28,6 +31,8 @@ def label_response(render: Any) -> Response:
     """Call `render()` -> (bytes, media type); encoding problems become 422 problems."""
     try:
         content, media_type = render()
+    except DoesNotFit as exc:
+        raise Invalid(str(exc), code="LABEL_DOES_NOT_FIT") from exc
     except LabelError as exc:
         raise Invalid(str(exc), code="LABEL_UNENCODABLE") from exc
     except RuntimeError as exc:

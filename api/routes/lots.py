@@ -9,7 +9,7 @@ from pydantic_core import to_json
 
 from api.deps import CurrentUser, LotDep, PagingDep, SessionDep, TodayDep
 from api.routes import secured_router
-from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
+from api.routes.labels import LABEL_RESPONSES, LabelFormat, Stock, Symbology, label_response
 from models.batches import WhereUsed
 from models.catalog import ComponentType
 from models.common import Page
@@ -27,7 +27,7 @@ from models.lots import (
 )
 from models.units import UnitList, UnitsCreate
 from services.barcodes import labels
-from services.dock import lots, receiving, units
+from services.dock import labelling, lots, receiving, units
 from services.genealogy import forward
 from services.quality import lot_status
 
@@ -75,12 +75,19 @@ async def list_lots(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return Page(items=[await lots.public(session, lot) for lot in rows], total=total)
+    return Page(
+        items=[
+            await lots.public(session, lot, labels=await labelling.counts(session, lot.id or 0))
+            for lot in rows
+        ],
+        total=total,
+    )
 
 
 @router.get("/lots/{lot_id}", response_model=LotPublic)
 async def get_lot(lot: LotDep, session: SessionDep) -> LotPublic:
-    return await lots.public(session, lot)
+    """The lot, with the reconciliation of the labels printed for it."""
+    return await lots.public(session, lot, labels=await labelling.counts(session, lot.id or 0))
 
 
 @router.get("/lots/{lot_id}/reconciliation", response_model=Reconciliation)
@@ -143,8 +150,16 @@ async def where_used(lot: LotDep, session: SessionDep) -> Response:
 
 
 @router.get("/lots/{lot_id}/label", response_class=Response, responses=LABEL_RESPONSES)
-async def lot_label(lot: LotDep, session: SessionDep, format: LabelFormat = "svg") -> Response:
-    """GS1-128 (01)(17)(10)(91) for a type with a GTIN, else Code 128 of the lot code."""
+async def lot_label(
+    lot: LotDep,
+    session: SessionDep,
+    format: LabelFormat = "svg",
+    symbology: Symbology = "auto",
+    stock: Stock = "100x50mm",
+) -> Response:
+    """The lot's label as an image (a specimen: labels issued against the lot are printed by
+    print jobs). GS1 (01)(17)(10)(91) for a type with a GTIN, else our lot code; `auto` draws
+    GS1-128 / Code 128 when it fits the stock and a GS1 DataMatrix when it does not."""
     component_type = await session.get_one(ComponentType, lot.component_type_id)
     return label_response(
         lambda: labels.lot_label(
@@ -153,6 +168,9 @@ async def lot_label(lot: LotDep, session: SessionDep, format: LabelFormat = "svg
             expiry=lot.expiry_date,
             supplier_lot=lot.supplier_lot,
             type_name=component_type.name,
+            status=lot.status,
+            symbology=symbology,
+            stock=stock,
             fmt=format,
         )
     )

@@ -6,7 +6,7 @@ from fastapi import Response
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, TodayDep, UnitDep
 from api.routes import secured_router
-from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
+from api.routes.labels import LABEL_RESPONSES, LabelFormat, Stock, Symbology, label_response
 from models.catalog import ComponentType
 from models.units import AssemblyCreate, UnitDiscard, UnitEvent, UnitPublic
 from services.barcodes import labels
@@ -23,8 +23,16 @@ async def get_unit(unit: UnitDep, session: SessionDep, today: TodayDep) -> UnitP
 
 
 @router.get("/units/{barcode}/label", response_class=Response, responses=LABEL_RESPONSES)
-async def unit_label(unit: UnitDep, session: SessionDep, format: LabelFormat = "svg") -> Response:
-    """Code 128 of the unit barcode, with type, lot, serial and expiry in text."""
+async def unit_label(
+    unit: UnitDep,
+    session: SessionDep,
+    format: LabelFormat = "svg",
+    symbology: Symbology = "auto",
+    stock: Stock = "100x50mm",
+) -> Response:
+    """The unit's label as an image: Code 128 of the unit barcode, or a Data Matrix (GS1
+    (01)(17)(10)(21) when the unit has a supplier serial and its type a GTIN), with type, lot,
+    serial, expiry and the lot's status in text."""
     lot = await lots.get(session, unit.lot_id)
     component_type = await session.get_one(ComponentType, lot.component_type_id)
     return label_response(
@@ -34,6 +42,11 @@ async def unit_label(unit: UnitDep, session: SessionDep, format: LabelFormat = "
             lot_code=lot.code,
             expiry=lot.expiry_date,
             serial=unit.serial,
+            status=lot.status,
+            gtin=component_type.gtin,
+            supplier_lot=lot.supplier_lot,
+            symbology=symbology,
+            stock=stock,
             fmt=format,
         )
     )

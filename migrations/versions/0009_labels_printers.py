@@ -113,8 +113,9 @@ def upgrade() -> None:
         sa.Column("reprint", sa.Boolean(), nullable=False),
         sa.Column("lot_status", sa.String(length=12), nullable=False),
         sa.Column("status", sa.String(length=8), nullable=False),
-        sa.Column("issued_at", TS, nullable=False),
-        sa.Column("issued_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", TS, nullable=True),
         sa.Column("applied_at", TS, nullable=True),
         sa.Column("applied_by", sa.String(length=64), nullable=True),
         sa.Column("voided_at", TS, nullable=True),
@@ -124,7 +125,7 @@ def upgrade() -> None:
         sa.CheckConstraint("kind = 'lot' OR unit_id IS NOT NULL", name=op.f("ck_label_unit_given")),
         sa.CheckConstraint("kind IN ('lot', 'unit')", name=op.f("ck_label_kind")),
         sa.CheckConstraint(
-            "status IN ('issued', 'applied', 'voided')", name=op.f("ck_label_status")
+            "status IN ('pending', 'issued', 'applied', 'voided')", name=op.f("ck_label_status")
         ),
         sa.ForeignKeyConstraint(["lot_id"], ["lot.id"], name=op.f("fk_label_lot_id_lot")),
         sa.ForeignKeyConstraint(

@@ -105,7 +105,8 @@ def svg(layout: Layout) -> bytes:
         },
     ).text = banner.text
     # ElementTree escapes &, < and > in text and quotes in attributes.
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    return document
 
 
 # --- PNG -----------------------------------------------------------------------------------------

@@ -96,7 +96,9 @@ class LotLabel:
             None if chosen.kind == "code128" else f"Lot {display(self.lot_code, 'Lot code')}",
             f"Supplier lot {supplier_lot}",
             _expiry_line(self.expiry),
-            f"GTIN {chosen.elements[0].value}" if chosen.kind == "datamatrix" and chosen.gs1 else None,
+            f"GTIN {chosen.elements[0].value}"
+            if chosen.kind == "datamatrix" and chosen.gs1
+            else None,
         ]
         return lay_out(
             chosen,

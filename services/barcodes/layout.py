@@ -2,9 +2,10 @@
 
 Everything is placed on the printer's dot grid (203 or 300 dpi; images use 300), so a module is
 a whole number of dots: linear symbols at X = 0.25 mm or just over (2 dots at 203 dpi, 3 at
-300), with quiet zones of 10 X each side; Data Matrix at 0.75 mm on 4-inch stock and 0.5 mm on 2-inch (6 or 9, 4 or 6 dots),
-with a quiet zone of one module. The symbol never shrinks to fit: a linear symbol wider than the stock is refused
-(`DoesNotFit`), and `symbology="auto"` then draws the same data as a Data Matrix.
+300), with quiet zones of 10 X each side; Data Matrix at 0.75 mm on 4-inch stock and 0.5 mm on
+2-inch stock, with a quiet zone of one module. The symbol never shrinks to fit: a linear symbol
+wider than the stock is refused (`DoesNotFit`), and `symbology="auto"` then draws the same data
+as a Data Matrix.
 
 Text is measured as a monospaced font (advance 0.6 em, DejaVu Sans Mono's 0.602): the thermal
 printer's scalable font 0 and the PDF/PNG font are no wider. The type name wraps over at most
@@ -271,7 +272,7 @@ def _fit_text(
         line_size = max(smallest, round(dots(sizes.line, dpi) * scale))
         wrapped = _wrap(title, _chars(width, title_size))
         if len(wrapped) > 2:
-            wrapped = wrapped[:1] + [_cut(" ".join(wrapped[1:]), _chars(width, title_size))]
+            wrapped = [wrapped[0], _cut(" ".join(wrapped[1:]), _chars(width, title_size))]
         blocks = [(wrapped, title_size)]
         blocks += [(_wrap(line, _chars(width, line_size)), line_size) for line in lines]
         needed = sum(round(size * _PITCH) * len(block) for block, size in blocks)

@@ -21,11 +21,11 @@ class SendOutcome:
     reason: str | None = None
 
 
-async def send(host: str, port: int, payload: bytes, *, timeout: float) -> SendOutcome:
-    """Connect, write `payload`, close; everything within `timeout` seconds."""
+async def send(host: str, port: int, payload: bytes, *, seconds: float) -> SendOutcome:
+    """Connect, write `payload`, close; everything within `seconds`."""
     where = f"{host}:{port}"
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             _, writer = await asyncio.open_connection(host, port)
             try:
                 writer.write(payload)
@@ -36,7 +36,7 @@ async def send(host: str, port: int, payload: bytes, *, timeout: float) -> SendO
                 writer.close()
                 await writer.wait_closed()
     except TimeoutError:
-        return SendOutcome(False, f"Printer {where} did not take the job within {timeout:g} s.")
+        return SendOutcome(False, f"Printer {where} did not take the job within {seconds:g} s.")
     except socket.gaierror as exc:
         return SendOutcome(False, f"Printer host {host!r} cannot be resolved ({exc.strerror}).")
     except ConnectionRefusedError:

@@ -142,8 +142,7 @@ def _symbol_field(layout: Layout) -> str:
         )
     size = len(symbol.rows)
     return (
-        f"{origin}^BXN,{layout.module},200,{size},{size},6,_,1"
-        f"^FD{datamatrix_field_data(symbol)}^FS"
+        f"{origin}^BXN,{layout.module},200,{size},{size},6,_,1^FD{datamatrix_field_data(symbol)}^FS"
     )
 
 

@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from models.base import utcnow
 from models.catalog import ComponentType
+from models.labels import LabelCounts
 from models.lots import (
     Lot,
     LotAdjust,
@@ -53,11 +54,15 @@ async def refuse_recalled(
         )
 
 
-async def public(session: AsyncSession, lot: Lot) -> LotPublic:
+async def public(
+    session: AsyncSession, lot: Lot, *, labels: LabelCounts | None = None
+) -> LotPublic:
+    """The lot as the API shows it; `labels` (the label reconciliation) where the caller read it."""
     source = lot.source_batch_id
     return LotPublic.model_validate(
         {
             **lot.model_dump(),
+            "labels": labels,
             "component_type": await cache.type_code_of(session, lot.component_type_id),
             "source_batch": await cache.batch_number_of(session, source) if source else None,
         }

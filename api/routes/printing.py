@@ -1,0 +1,223 @@
+"""Label printers, ZPL template versions, print jobs and PDF sheets, and label reconciliation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import (
+    CurrentUser,
+    LotDep,
+    PrinterDep,
+    PrintJobDep,
+    SessionDep,
+    SettingsDep,
+)
+from api.routes import secured_router
+from models.labels import (
+    LabelSelection,
+    LabelVoid,
+    LotLabels,
+    PrinterCreate,
+    PrinterJobCreate,
+    PrinterPublic,
+    PrintJob,
+    PrintJobPublic,
+    SheetCreate,
+    TemplateRegister,
+    TemplateState,
+    TemplateVersion,
+)
+from models.users import User
+from services.barcodes import raw_printer, zpl
+from services.config import Settings
+from services.dock import labelling, printers, printing
+from services.errors import SutraceError, recorded
+
+router = secured_router("labels")
+
+
+class PrinterUnreachable(SutraceError):
+    status = 502
+    title = "Bad gateway"
+    default_code = "PRINTER_UNREACHABLE"
+
+
+FAILED: dict[int | str, dict[str, Any]] = {
+    502: {"description": "The printer did not take the job; the failed job is recorded."}
+}
+
+
+def _folder(settings: Settings) -> Path:
+    return settings.label_template_dir or zpl.TEMPLATE_DIR
+
+
+# --- printers and templates (admin) -------------------------------------------------------------
+
+
+@router.post("/printers", status_code=201, response_model=PrinterPublic)
+async def create_printer(
+    body: PrinterCreate, actor: CurrentUser, session: SessionDep
+) -> PrinterPublic:
+    """Register a label printer: where it listens (raw TCP, 9100) and what it prints on."""
+    return printers.public(await printers.create(session, actor, body))
+
+
+@router.get("/printers", response_model=list[PrinterPublic])
+async def list_printers(session: SessionDep) -> list[PrinterPublic]:
+    return [printers.public(p) for p in await printers.list_printers(session)]
+
+
+@router.get("/printers/{name}", response_model=PrinterPublic)
+async def get_printer(printer: PrinterDep) -> PrinterPublic:
+    return printers.public(printer)
+
+
+@router.post("/printers/{name}/deactivate", response_model=PrinterPublic)
+async def deactivate_printer(
+    printer: PrinterDep, actor: CurrentUser, session: SessionDep
+) -> PrinterPublic:
+    return printers.public(await printers.deactivate(session, actor, printer))
+
+
+@router.get("/label-templates", response_model=list[TemplateState])
+async def label_templates(session: SessionDep, settings: SettingsDep) -> list[TemplateState]:
+    """Each ZPL template as deployed, its SHA-256, and the versions registered."""
+    return await printers.template_states(session, _folder(settings))
+
+
+@router.post("/label-templates/{name}/register", status_code=201, response_model=TemplateVersion)
+async def register_template(
+    name: str,
+    body: TemplateRegister,
+    actor: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TemplateVersion:
+    """Register the template file as deployed as its next version (an audited event)."""
+    row = await printers.register_template(session, actor, name, body.reason, _folder(settings))
+    return TemplateVersion.model_validate(row, from_attributes=True)
+
+
+# --- print jobs -----------------------------------------------------------------------------------
+
+
+async def _send(
+    session: AsyncSession, actor: User, job: PrintJob, settings: Settings
+) -> PrintJobPublic:
+    host, port = await printing.destination(session, job)
+    payload = job.payload
+    # The job, its pending labels and its audit event are committed before a byte leaves, and
+    # no transaction waits on the printer: a crash mid-send leaves a job marked `sending`.
+    await session.commit()
+    outcome = await raw_printer.send(host, port, payload, seconds=settings.printer_timeout_s)
+    job = await printing.record_outcome(session, actor, job, outcome)
+    if not outcome.ok:
+        raise recorded(
+            PrinterUnreachable(
+                f"{outcome.reason} Print job {job.id} is recorded as failed and no label was "
+                f"issued; retry it with POST /api/v1/print-jobs/{job.id}/retry.",
+                print_job=job.id,
+            )
+        )
+    return await printing.public(session, job)
+
+
+@router.post(
+    "/lots/{lot_id}/print-jobs",
+    status_code=201,
+    response_model=PrintJobPublic,
+    responses={200: {"description": "The job of a retried client_job_id, already sent."}, **FAILED},
+)
+async def print_labels(
+    lot: LotDep,
+    body: PrinterJobCreate,
+    actor: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+) -> PrintJobPublic:
+    """Print labels of the lot (`kind="lot"`, `copies`) or of its units to a label printer."""
+    job = await printing.by_client_id(session, body, lot)
+    if job is None:
+        job = await printing.prepare(session, actor, lot.id or 0, body, _folder(settings))
+    elif job.status == "sent":
+        response.status_code = 200
+        return await printing.public(session, job)
+    else:
+        job = await printing.begin_retry(session, actor, job)
+    return await _send(session, actor, job, settings)
+
+
+@router.post("/print-jobs/{job_id}/retry", response_model=PrintJobPublic, responses=FAILED)
+async def retry_print_job(
+    job: PrintJobDep, actor: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> PrintJobPublic:
+    """Send a failed job's stored bytes again; its labels are issued once it is sent."""
+    job = await printing.begin_retry(session, actor, job)
+    return await _send(session, actor, job, settings)
+
+
+@router.get("/print-jobs/{job_id}", response_model=PrintJobPublic)
+async def get_print_job(job: PrintJobDep, session: SessionDep) -> PrintJobPublic:
+    return await printing.public(session, job)
+
+
+@router.get("/lots/{lot_id}/print-jobs", response_model=list[PrintJobPublic])
+async def lot_print_jobs(lot: LotDep, session: SessionDep) -> list[PrintJobPublic]:
+    return [await printing.public(session, job) for job in await printing.list_jobs(session, lot)]
+
+
+@router.post(
+    "/lots/{lot_id}/label-sheets",
+    status_code=201,
+    response_class=Response,
+    responses={201: {"content": {"application/pdf": {}}, "description": "The sheet (PDF)."}},
+)
+async def label_sheet(
+    lot: LotDep, body: SheetCreate, actor: CurrentUser, session: SessionDep
+) -> Response:
+    """A PDF sheet of labels (A4 or Letter) for an office printer; its labels are issued."""
+    job = await printing.by_client_id(session, body, lot)
+    status = 200 if job is not None else 201
+    if job is None:
+        job = await printing.make_sheet(session, actor, lot.id or 0, body)
+    return Response(
+        job.payload,
+        status_code=status,
+        media_type="application/pdf",
+        headers={
+            "X-Print-Job": str(job.id),
+            "Content-Disposition": f'attachment; filename="labels-{lot.code}-{job.id}.pdf"',
+        },
+    )
+
+
+# --- reconciliation -------------------------------------------------------------------------------
+
+
+@router.get("/lots/{lot_id}/labels", response_model=LotLabels)
+async def lot_labels(lot: LotDep, session: SessionDep) -> LotLabels:
+    """Every label printed for the lot; issued = applied + voided + outstanding."""
+    return await labelling.lot_labels(session, lot)
+
+
+@router.post("/lots/{lot_id}/labels/apply", response_model=LotLabels)
+async def apply_labels(
+    lot: LotDep, body: LabelSelection, actor: CurrentUser, session: SessionDep
+) -> LotLabels:
+    """The warehouse says these outstanding labels were put on the items."""
+    await labelling.apply(session, actor, lot, body)
+    return await labelling.lot_labels(session, lot)
+
+
+@router.post("/lots/{lot_id}/labels/void", response_model=LotLabels)
+async def void_labels(
+    lot: LotDep, body: LabelVoid, actor: CurrentUser, session: SessionDep
+) -> LotLabels:
+    """Void outstanding labels (spoiled, surplus, destroyed) with a signature."""
+    await labelling.void(session, actor, lot, body)
+    return await labelling.lot_labels(session, lot)
