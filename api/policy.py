@@ -73,7 +73,7 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/printers/{name}"): ALL,
     ("POST", "/printers/{name}/deactivate"): frozenset({AD}),
     ("GET", "/label-templates"): frozenset({Q, AU, AD}),
-    ("POST", "/label-templates/{name}/register"): frozenset({AD}),
+    ("POST", "/label-templates/{name}/register"): frozenset({Q}),
     ("POST", "/lots/{lot_id}/print-jobs"): frozenset({W}),
     ("GET", "/lots/{lot_id}/print-jobs"): ALL,
     ("POST", "/lots/{lot_id}/label-sheets"): frozenset({W}),

@@ -180,6 +180,7 @@ class PrinterPublic(SQLModel):
 
 class TemplateRegister(SQLModel):
     reason: Reason
+    signature: SignatureIn
 
 
 class TemplateVersion(SQLModel):

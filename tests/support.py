@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -527,3 +529,78 @@ async def line_staff(actors: Actors) -> Line:
         supervisor=await actors.get("supervisor"),
         operator=await actors.get("operator"),
     )
+
+
+# --- label printers ---------------------------------------------------------------------------
+
+
+class FakePrinter:
+    """A label printer on 127.0.0.1: a thread takes each connection's bytes as one job."""
+
+    def __init__(self, port: int = 0) -> None:
+        self._socket = socket.create_server(("127.0.0.1", port))
+        self._socket.settimeout(0.2)
+        self.port: int = self._socket.getsockname()[1]
+        self.jobs: list[bytes] = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> FakePrinter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._socket.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.settimeout(5)
+                chunks = []
+                while chunk := connection.recv(65536):
+                    chunks.append(chunk)
+            with self._changed:
+                self.jobs.append(b"".join(chunks))
+                self._changed.notify_all()
+
+    def received(self, count: int) -> list[bytes]:
+        """The first `count` jobs, waiting (boundedly) for the thread to finish reading them."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.jobs) >= count, timeout=10)
+            assert len(self.jobs) >= count, f"the printer received {len(self.jobs)} jobs"
+            return self.jobs[:count]
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def register_templates(client: httpx.AsyncClient, qa: Actor) -> None:
+    """QA registers every ZPL template as deployed (what a fresh installation does first)."""
+    for name in ("lot", "unit"):
+        r = await client.post(
+            f"/label-templates/{name}/register",
+            json={"reason": "Initial label design", "signature": qa.signature("Approved")},
+            headers=qa.headers,
+        )
+        assert r.status_code == 201, r.text
+
+
+async def create_printer(
+    client: httpx.AsyncClient, port: int, *, name: str = "dock-1", **extra: Any
+) -> dict[str, Any]:
+    body = {"name": name, "host": "127.0.0.1", "port": port, "dpi": 203, "stock": "4x2in", **extra}
+    r = await client.post("/printers", json=body, headers=ADMIN_HEADERS)
+    assert r.status_code == 201, r.text
+    printer: dict[str, Any] = r.json()
+    return printer

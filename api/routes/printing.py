@@ -55,7 +55,7 @@ def _folder(settings: Settings) -> Path:
     return settings.label_template_dir or zpl.TEMPLATE_DIR
 
 
-# --- printers and templates (admin) -------------------------------------------------------------
+# --- printers (admin) and templates (QA) -----------------------------------------------------
 
 
 @router.post("/printers", status_code=201, response_model=PrinterPublic)
@@ -97,8 +97,8 @@ async def register_template(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TemplateVersion:
-    """Register the template file as deployed as its next version (an audited event)."""
-    row = await printers.register_template(session, actor, name, body.reason, _folder(settings))
+    """QA registers the template file as deployed as its next version, signed and audited."""
+    row = await printers.register_template(session, actor, name, body, _folder(settings))
     return TemplateVersion.model_validate(row, from_attributes=True)
 
 

@@ -1,9 +1,11 @@
 """Label printers the admin registers, and the registered versions of the ZPL templates.
 
 A template file lives in the repository (services/barcodes/zpl); what may print is a registered
-version of it. Registering reads the file as deployed, numbers it (1, 2, ...), keeps its bytes
-and SHA-256, and writes a `label_template.register` audit event with the reason and the whole
-body, so a change of what labels look like is reviewed, attributed and on the audit trail. A
+version of it. QA registers it with a signature (labeling is under change control; the admin,
+who runs the equipment, does not decide what a label says): the file as deployed is numbered
+(1, 2, ...), its bytes and SHA-256 kept, and a signed `label_template.register` audit event
+holds the reason and the whole body, so a change of what labels look like is reviewed,
+attributed and on the audit trail. A
 file whose bytes are not a registered version prints nothing (409 TEMPLATE_NOT_REGISTERED)
 until an admin registers it; every print job records the version and SHA-256 it printed with.
 """
@@ -23,6 +25,7 @@ from models.labels import (
     Printer,
     PrinterCreate,
     PrinterPublic,
+    TemplateRegister,
     TemplateState,
     TemplateVersion,
 )
@@ -30,6 +33,7 @@ from models.users import User
 from services.barcodes import zpl
 from services.errors import AlreadyExists, Conflict, Invalid, NotFound
 from services.trust import audit
+from services.trust.signatures import sign
 
 
 def public(printer: Printer) -> PrinterPublic:
@@ -133,10 +137,11 @@ async def template_states(session: AsyncSession, folder: Path) -> list[TemplateS
 
 
 async def register_template(
-    session: AsyncSession, actor: User, name: str, reason: str, folder: Path
+    session: AsyncSession, actor: User, name: str, data: TemplateRegister, folder: Path
 ) -> LabelTemplate:
-    """Register the template file as deployed as the next version of `name`."""
+    """Register the template file as deployed as the next version of `name`, signed by QA."""
     template = _load(name, folder)
+    reason = data.reason
     versions = await _versions(session, name)
     same = next((v for v in versions if v.sha256 == template.sha256), None)
     if same is not None:
@@ -145,6 +150,7 @@ async def register_template(
             f"registered already as version {same.version}.",
             code="TEMPLATE_ALREADY_REGISTERED",
         )
+    signer = await sign(session, actor, data.signature)
     last = versions[-1] if versions else None
     # The unique (name, version) constraint decides between two admins registering at once.
     version = (
@@ -165,6 +171,7 @@ async def register_template(
     )
     session.add(row)
     await session.flush()
+    after = {**(audit.snapshot(_version(row)) or {}), "body": template.body}
     await audit.append(
         session,
         actor=actor.username,
@@ -172,8 +179,9 @@ async def register_template(
         entity_type="label_template",
         entity_id=f"{name} v{version}",
         before=None if last is None else audit.snapshot(_version(last)),
-        after={**(audit.snapshot(_version(row)) or {}), "body": template.body},
+        after=after,
         reason=reason,
+        signature=signer.seal(after),
     )
     return row
 
@@ -193,7 +201,7 @@ async def current_template(
     if row is None:
         raise Conflict(
             f"Label template '{name}' as deployed (sha256 {template.sha256[:12]}...) is not a "
-            f"registered version; an admin reviews it and registers it with POST "
+            f"registered version; QA reviews it and registers it with POST "
             f"/api/v1/label-templates/{name}/register before labels can print.",
             code="TEMPLATE_NOT_REGISTERED",
         )

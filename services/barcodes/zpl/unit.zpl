@@ -1,5 +1,5 @@
 ^XA
-^FX sutrace unit label, one format per unit. Placeholders (a dollar sign and a name) are filled in by services/barcodes/zpl.py: positions in dots from the layout, the symbol field (Data Matrix or Code 128) and the text fields. Registered versions of this file are kept in the database; a changed file prints nothing until an admin registers it (POST /label-templates/unit/register).
+^FX sutrace unit label, one format per unit. Placeholders (a dollar sign and a name) are filled in by services/barcodes/zpl.py: positions in dots from the layout, the symbol field (Data Matrix or Code 128) and the text fields. Registered versions of this file are kept in the database; a changed file prints nothing until QA registers it (POST /label-templates/unit/register).
 ^CI28
 ^PW$width
 ^LL$height
