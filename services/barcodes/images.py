@@ -59,9 +59,10 @@ def svg(layout: Layout) -> bytes:
         "svg",
         {
             "xmlns": "http://www.w3.org/2000/svg",
-            "width": f"{mm(layout.width)}mm",
-            "height": f"{mm(layout.height)}mm",
-            "viewBox": f"0 0 {mm(layout.width)} {mm(layout.height)}",
+            # the stock's own size; the dot grid inside it rounds to a hair less or more
+            "width": f"{layout.stock.width_mm:.3f}mm",
+            "height": f"{layout.stock.height_mm:.3f}mm",
+            "viewBox": f"0 0 {layout.stock.width_mm:.3f} {layout.stock.height_mm:.3f}",
             "font-family": _FONT_FAMILY,
         },
     )

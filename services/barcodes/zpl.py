@@ -86,7 +86,9 @@ def load_template(name: str, folder: Path = TEMPLATE_DIR) -> Template:
             for match in string.Template.pattern.finditer(body)
             if match.group("invalid") is None and match.group("escaped") is None
         }
-        invalid = [m for m in string.Template.pattern.finditer(body) if m.group("invalid")]
+        invalid = [
+            m for m in string.Template.pattern.finditer(body) if m.group("invalid") is not None
+        ]
     except (TypeError, ValueError) as exc:  # pragma: no cover - the pattern always compiles
         raise TemplateError(f"Label template {name!r} cannot be parsed: {exc}.") from exc
     unknown = sorted(used - _PLACEHOLDERS)

@@ -64,10 +64,12 @@ async def test_gs1_lot_label_decodes_to_the_lot(client: httpx.AsyncClient, actor
     operator = await actors.get("operator")
     r = await _get(client, f"/lots/{lot['id']}/label", operator, "png")
     assert r.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(r.content)).size == (1181, 591)  # 100 x 50 mm at 300 dpi
     result = _decode(r.content)
-    assert result.format == zxingcpp.BarcodeFormat.Code128
+    # the full GS1-128 would be 109 mm wide: the same data as a GS1 DataMatrix
+    assert result.format == zxingcpp.BarcodeFormat.DataMatrix
     assert result.content_type == zxingcpp.ContentType.GS1
-    assert result.symbology_identifier == "]C1"
+    assert result.symbology_identifier == "]d2"
     code = lot["code"]
     assert result.text == f"(01)10614141000729(17)270630(10)BB2406-17A(91){code}"
     assert result.bytes == f"01106141410007291727063010BB2406-17A{GS}91{code}".encode()
@@ -204,3 +206,38 @@ async def test_a_supplier_lot_gs1_cannot_carry_is_a_clear_problem(
     r = await client.get(f"/lots/{lot['id']}/label", params={"format": "png"}, headers=qa.headers)
     body = assert_problem(r, 422)
     assert "BB 2406" in body["detail"]
+
+
+async def test_symbology_and_stock_are_chosen_by_query(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    qa, warehouse = await _setup(client, actors)
+    lot = await receive_lot(client, warehouse, "BAG", "B7", expiry=EXPIRY)
+    path = f"/lots/{lot['id']}/label"
+    r = await client.get(
+        path, params={"format": "png", "symbology": "gs1-128", "stock": "4x2in"}, headers=qa.headers
+    )
+    assert r.status_code == 200, r.text
+    assert Image.open(io.BytesIO(r.content)).size == (1200, 600)
+    result = _decode(r.content)
+    assert result.symbology_identifier == "]C1"
+    assert result.text == f"(01)10614141000729(17)270630(10)B7(91){lot['code']}"
+    r = await client.get(
+        path,
+        params={"format": "png", "symbology": "datamatrix", "stock": "2x1in"},
+        headers=qa.headers,
+    )
+    assert _decode(r.content).format == zxingcpp.BarcodeFormat.DataMatrix
+    long = await receive_lot(client, warehouse, "BAG", "BB2406-17A-LONGER", expiry=EXPIRY)
+    r = await client.get(
+        f"/lots/{long['id']}/label", params={"symbology": "gs1-128"}, headers=qa.headers
+    )
+    body = assert_problem(r, 422, "LABEL_DOES_NOT_FIT")
+    assert "symbology=datamatrix" in body["detail"]
+    r = await client.get(path, params={"stock": "A4"}, headers=qa.headers)
+    assert_problem(r, 422, "VALIDATION_ERROR")
+    # the lot as the API shows it carries its label reconciliation
+    shown = (await client.get(f"/lots/{lot['id']}", headers=qa.headers)).json()
+    assert shown["labels"] == {
+        "issued": 0, "applied": 0, "voided": 0, "outstanding": 0, "reprints": 0,
+    }  # fmt: skip

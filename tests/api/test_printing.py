@@ -188,7 +188,7 @@ async def test_a_reprint_needs_a_reason_and_is_marked(
             client, warehouse, lot["id"], kind="lot", copies=1, reprint_reason="Torn at the dock"
         )
         assert r.status_code == 201, r.text
-        first, second = printer.received(2)
+        _, second = printer.received(2)
     assert r.json()["reprint"] is True and r.json()["reprint_reason"] == "Torn at the dock"
     # a lot without a GTIN: Code 128 of the lot code, which fits the stock
     values = code128_values(formats(second)[0].symbol().data)
