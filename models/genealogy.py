@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from models.audit import ChainHead
+from models.labels import LabelCounts
 
 
 class GenealogyItem(SQLModel):
@@ -34,6 +35,13 @@ class GenealogyItem(SQLModel):
     deviations: list[dict[str, Any]]
 
 
+class OutputLabels(LabelCounts):
+    """The label reconciliation of a lot the batch made (21 CFR 211.130, 211.188(b)(8))."""
+
+    lot: int
+    lot_code: str
+
+
 class Genealogy(SQLModel):
     batch: str
     product: str
@@ -42,3 +50,4 @@ class Genealogy(SQLModel):
     generated_at: datetime
     audit_head: ChainHead
     items: list[GenealogyItem]
+    output_labels: list[OutputLabels] = []

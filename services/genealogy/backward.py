@@ -7,9 +7,12 @@ from typing import Any
 
 from sqlalchemy import JSON, Date, Integer, String, bindparam, column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from models.base import UtcDateTime, utcnow
 from models.batches import Batch, BatchFlag
+from models.lots import Lot
+from services.dock import labelling
 from services.genealogy.forward import MAX_DEPTH
 from services.trust import audit
 
@@ -157,7 +160,24 @@ async def trace(session: AsyncSession, batch: Batch) -> dict[str, Any]:
         "generated_at": utcnow(),
         "audit_head": (await audit.chain_head(session)).model_dump(),
         "items": items,
+        "output_labels": await _output_labels(session, batch),
     }
+
+
+async def _output_labels(session: AsyncSession, batch: Batch) -> list[dict[str, Any]]:
+    """Label reconciliation of each lot the batch made: where labels matter to its record."""
+    made = (
+        await session.execute(
+            select(col(Lot.id), col(Lot.code))
+            .where(col(Lot.source_batch_id) == batch.id)
+            .order_by(col(Lot.id))
+        )
+    ).all()
+    return [
+        {"lot": lot_id, "lot_code": code, **(await labelling.counts(session, lot_id)).model_dump()}
+        for lot_id, code in made
+        if lot_id is not None
+    ]
 
 
 async def _flags(session: AsyncSession, batch_ids: set[int]) -> dict[int, list[dict[str, Any]]]:

@@ -174,6 +174,19 @@ def to_pdf(genealogy: Genealogy) -> bytes:
             f"{signed}"
         )
         pdf.multi_cell(0, 4, _latin(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(0, 6, "Labels of the lots this batch made", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=8)
+    if not genealogy.output_labels:
+        pdf.cell(0, 5, "No lot made yet.", new_x="LMARGIN", new_y="NEXT")
+    for made in genealogy.output_labels:
+        balance = "balanced" if made.outstanding == 0 else f"{made.outstanding} outstanding"
+        line = (
+            f"{made.lot_code}: issued {made.issued} = applied {made.applied} + voided "
+            f"{made.voided} + outstanding {made.outstanding} ({made.reprints} reprints); {balance}."
+        )
+        pdf.cell(0, 5, _latin(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("Helvetica", size=9)
     pdf.cell(

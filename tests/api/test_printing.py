@@ -28,9 +28,11 @@ from tests.support import (
     audit_events,
     change_status,
     closed_port,
+    create_batch,
     create_printer,
     create_type,
     receive_lot,
+    record_output,
     register_templates,
     yymmdd,
 )
@@ -355,7 +357,7 @@ async def test_a_changed_template_prints_only_once_qa_registers_it(
         (payload,) = printer.received(1)
     assert r.json()["template"] == {"name": "lot", "version": 2, "sha256": lot_state["file_sha256"]}
     assert b"^MD5" in payload
-    (event, _) = await audit_events(client, "label_template", "lot v2", qa.headers) + [None]
+    (event,) = await audit_events(client, "label_template", "lot v2", qa.headers)
     assert event["action"] == "label_template.register" and event["signature"] is not None
     assert "^MD5" in event["after"]["body"] and event["before"]["version"] == 1
 
@@ -416,3 +418,33 @@ async def test_printers_are_registered_by_the_admin(
     assert_problem(await client.get("/printers/nope", headers=qa.headers), 404, "PRINTER_NOT_FOUND")
     events = await audit_events(client, "printer", "dock-2", qa.headers)
     assert [e["action"] for e in events] == ["printer.deactivate", "printer.create"]
+
+
+async def test_the_batch_record_shows_the_labels_of_the_lots_it_made(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    qa, warehouse = await _ready(client, actors)
+    supervisor = await actors.get("supervisor")
+    await create_batch(client, supervisor, "B-LBL-1")
+    made = await record_output(client, supervisor, "B-LBL-1", "TUBE", "OUT-1")
+    with FakePrinter() as printer:
+        await create_printer(client, printer.port)
+        assert (
+            await _print(client, warehouse, made["id"], kind="lot", copies=4)
+        ).status_code == 201
+        printer.received(1)
+    r = await client.post(
+        f"/lots/{made['id']}/labels/apply", json={"count": 3}, headers=warehouse.headers
+    )
+    assert r.status_code == 200, r.text
+    record = (await client.get("/batches/B-LBL-1/genealogy", headers=qa.headers)).json()
+    assert record["output_labels"] == [
+        {
+            "lot": made["id"], "lot_code": made["code"], "issued": 4, "applied": 3,
+            "voided": 0, "outstanding": 1, "reprints": 0,
+        }
+    ]  # fmt: skip
+    r = await client.get("/batches/B-LBL-1/genealogy", params={"format": "pdf"}, headers=qa.headers)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
+    assert "Labels of the lots this batch made" in text
+    assert f"{made['code']}: issued 4 = applied 3 + voided 0 + outstanding 1" in text
