@@ -18,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.catalog import ComponentTypeCreate, Risk, Tracking
+from models.labels import TemplateRegister
 from models.lots import Inspection, Lot, LotCreate, LotStatus, LotStatusChange, RecallCreate
 from models.signatures import SignatureIn
 from models.units import UnitsCreate
 from models.users import Role, User, UserCreate
+from services.barcodes import zpl
 from services.clock import today_in
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
-from services.dock import catalog, receiving, units
+from services.dock import catalog, printers, receiving, units
 from services.quality import lot_status, recalls
 from services.trust import users
 
@@ -168,8 +170,13 @@ async def _seed_warehouse(session: AsyncSession) -> list[str]:
             signature=sign,
         ),
     )
+    # A fresh installation's QA registers the ZPL label templates as shipped, once.
+    templates = TemplateRegister(reason="Label templates as shipped", signature=sign)
+    for name in zpl.TEMPLATE_NAMES:
+        await printers.register_template(session, qa, name, templates, zpl.TEMPLATE_DIR)
     return [
         "demo data: 4 component types; lots released, quarantined, rejected and recalled;",
+        "  ZPL label templates registered (add a printer with POST /api/v1/printers);",
         "  5 bag units in lot L-000001 (try GET /api/v1/units/U-00000001 and its /label).",
         "  Receive by scan: POST /api/v1/receipts/scan with a GS1 string such as",
         r'  "]d20110614141000729172706001' + r'0BB2406-17A\u001d21SN000123".',
