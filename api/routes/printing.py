@@ -130,7 +130,10 @@ async def _send(
     "/lots/{lot_id}/print-jobs",
     status_code=201,
     response_model=PrintJobPublic,
-    responses={200: {"description": "The job of a retried client_job_id, already sent."}, **FAILED},
+    responses={
+        200: {"model": PrintJobPublic, "description": "A retried client_job_id's job, sent."},
+        **FAILED,
+    },
 )
 async def print_labels(
     lot: LotDep,
@@ -175,7 +178,10 @@ async def lot_print_jobs(lot: LotDep, session: SessionDep) -> list[PrintJobPubli
     "/lots/{lot_id}/label-sheets",
     status_code=201,
     response_class=Response,
-    responses={201: {"content": {"application/pdf": {}}, "description": "The sheet (PDF)."}},
+    responses={
+        201: {"content": {"application/pdf": {}}, "description": "The sheet (PDF)."},
+        200: {"content": {"application/pdf": {}}, "description": "A retried client_job_id's."},
+    },
 )
 async def label_sheet(
     lot: LotDep, body: SheetCreate, actor: CurrentUser, session: SessionDep
