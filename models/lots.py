@@ -181,8 +181,9 @@ class LotPublic(SQLModel):
     received_by: str
     source_batch: str | None = None
     release: Release | None = None
-    labels: LabelCounts | None = None
-    """Printed labels issued against the lot: issued = applied + voided + outstanding."""
+    labels: LabelCounts
+    """Printed labels issued against the lot: issued = applied + voided + outstanding. Not part
+    of the lot's audit snapshots (labels have their own events)."""
 
 
 class LotCreated(LotPublic):

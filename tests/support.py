@@ -98,7 +98,16 @@ LOT_FIELDS = {
     "received_by",
     "source_batch",
     "release",
+    "labels",
 }
+
+
+def audited_lot(lot: dict[str, Any]) -> dict[str, Any]:
+    """A lot as the API shows it, as its audit snapshots hold it: without the label counts
+    (each label has its own events) and a receipt's warnings."""
+    return {k: v for k, v in lot.items() if k not in {"labels", "warnings"}}
+
+
 UNIT_FIELDS = {
     "id",
     "barcode",

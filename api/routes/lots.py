@@ -27,7 +27,7 @@ from models.lots import (
 )
 from models.units import UnitList, UnitsCreate
 from services.barcodes import labels
-from services.dock import labelling, lots, receiving, units
+from services.dock import lots, receiving, units
 from services.genealogy import forward
 from services.quality import lot_status
 
@@ -75,19 +75,13 @@ async def list_lots(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return Page(
-        items=[
-            await lots.public(session, lot, labels=await labelling.counts(session, lot.id or 0))
-            for lot in rows
-        ],
-        total=total,
-    )
+    return Page(items=await lots.public_page(session, rows), total=total)
 
 
 @router.get("/lots/{lot_id}", response_model=LotPublic)
 async def get_lot(lot: LotDep, session: SessionDep) -> LotPublic:
     """The lot, with the reconciliation of the labels printed for it."""
-    return await lots.public(session, lot, labels=await labelling.counts(session, lot.id or 0))
+    return await lots.public(session, lot)
 
 
 @router.get("/lots/{lot_id}/reconciliation", response_model=Reconciliation)

@@ -40,26 +40,35 @@ LABEL = Label.__table__  # type: ignore[attr-defined]
 
 
 async def counts(session: AsyncSession, lot_id: int) -> LabelCounts:
+    return (await counts_of(session, [lot_id]))[lot_id]
+
+
+async def counts_of(session: AsyncSession, lot_ids: Sequence[int]) -> dict[int, LabelCounts]:
+    """The label reconciliation of each lot, in one query; zeros for a lot with no labels."""
+    found: dict[int, dict[str, int]] = {lot_id: {} for lot_id in lot_ids}
     rows = (
         await session.execute(
-            select(col(Label.status), col(Label.reprint), func.count())
-            .where(col(Label.lot_id) == lot_id, col(Label.status) != "pending")
-            .group_by(col(Label.status), col(Label.reprint))
+            select(col(Label.lot_id), col(Label.status), col(Label.reprint), func.count())
+            .where(col(Label.lot_id).in_(lot_ids), col(Label.status) != "pending")
+            .group_by(col(Label.lot_id), col(Label.status), col(Label.reprint))
         )
     ).all()
-    by_status: dict[str, int] = {}
-    reprints = 0
-    for status, reprint, number in rows:
-        by_status[status] = by_status.get(status, 0) + number
-        reprints += number if reprint else 0
-    applied, voided = by_status.get("applied", 0), by_status.get("voided", 0)
-    outstanding = by_status.get("issued", 0)
+    for lot_id, status, reprint, number in rows:
+        tally = found[lot_id]
+        tally[status] = tally.get(status, 0) + number
+        tally["reprints"] = tally.get("reprints", 0) + (number if reprint else 0)
+    return {lot_id: _counts(tally) for lot_id, tally in found.items()}
+
+
+def _counts(tally: dict[str, int]) -> LabelCounts:
+    applied, voided = tally.get("applied", 0), tally.get("voided", 0)
+    outstanding = tally.get("issued", 0)
     return LabelCounts(
         issued=applied + voided + outstanding,
         applied=applied,
         voided=voided,
         outstanding=outstanding,
-        reprints=reprints,
+        reprints=tally.get("reprints", 0),
     )
 
 

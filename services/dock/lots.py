@@ -28,6 +28,7 @@ from models.scans import ACCEPTED, Scan
 from models.units import AssemblyPart, Unit
 from models.users import Role, User
 from services import cache
+from services.dock import labelling
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.trust import audit
 from services.trust.signatures import sign
@@ -57,7 +58,25 @@ async def refuse_recalled(
 async def public(
     session: AsyncSession, lot: Lot, *, labels: LabelCounts | None = None
 ) -> LotPublic:
-    """The lot as the API shows it; `labels` (the label reconciliation) where the caller read it."""
+    """The lot as the API shows it, with the reconciliation of its printed labels (read here
+    unless the caller read it for a whole page)."""
+    if labels is None:
+        labels = await labelling.counts(session, lot.id or 0)
+    return await _public(session, lot, labels)
+
+
+async def public_page(session: AsyncSession, rows: Sequence[Lot]) -> list[LotPublic]:
+    counts = await labelling.counts_of(session, [lot.id or 0 for lot in rows])
+    return [await _public(session, lot, counts[lot.id or 0]) for lot in rows]
+
+
+async def snapshot(session: AsyncSession, lot: Lot) -> dict[str, Any] | None:
+    """The lot as audited: its own fields. Label counts are not the lot's state (each label
+    has its own audit events), so the snapshot leaves them out."""
+    return (await _public(session, lot, LabelCounts())).model_dump(mode="json", exclude={"labels"})
+
+
+async def _public(session: AsyncSession, lot: Lot, labels: LabelCounts) -> LotPublic:
     source = lot.source_batch_id
     return LotPublic.model_validate(
         {
@@ -67,10 +86,6 @@ async def public(
             "source_batch": await cache.batch_number_of(session, source) if source else None,
         }
     )
-
-
-async def snapshot(session: AsyncSession, lot: Lot) -> dict[str, Any] | None:
-    return audit.snapshot(await public(session, lot))
 
 
 async def get(session: AsyncSession, lot_id: int, *, for_update: bool = False) -> Lot:

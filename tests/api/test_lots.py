@@ -22,6 +22,7 @@ from tests.support import (
     assert_problem,
     audit_events,
     audit_seq,
+    audited_lot,
     change_status,
     create_type,
     events_since,
@@ -117,7 +118,7 @@ async def test_each_receipt_gets_its_own_code_and_is_quarantined(
     events = await audit_events(client, "lot", first["id"], qa.headers)
     assert len(events) == 1
     assert events[0]["action"] == "lot.receive" and events[0]["actor"] == warehouse.username
-    assert events[0]["before"] is None and events[0]["after"] == shown
+    assert events[0]["before"] is None and events[0]["after"] == audited_lot(shown)
 
 
 async def test_only_the_warehouse_receives(client: httpx.AsyncClient, actors: Actors) -> None:
@@ -394,7 +395,7 @@ async def test_status_table(
     assert shown == {k: v for k, v in changed.items() if k != "flags_raised"}
     [event] = await events_since(client, head)
     assert event["action"] == "lot.status" and event["entity_id"] == str(lot["id"])
-    assert event["before"] == before and event["after"] == shown
+    assert event["before"] == audited_lot(before) and event["after"] == audited_lot(shown)
     assert event["reason"] == f"to {target}"
     assert event["signature"]["username"] == qa.username
     assert event["signature"]["meaning"] == f"Lot {target}"
@@ -535,9 +536,9 @@ async def test_release_is_stored_with_signature_and_inspection(
     assert datetime.fromisoformat(signature["at"].replace("Z", "+00:00")).utcoffset() is not None
     assert len(signature["record_hash"]) == 64
     event = (await audit_events(client, "lot", lot["id"], qa.headers))[0]
-    assert event["after"] == shown and event["signature"] == signature
+    assert event["after"] == audited_lot(shown) and event["signature"] == signature
     # The record signed is the released lot itself (the release block cannot hash itself).
-    assert signature["record_hash"] == _sha256_canonical({**shown, "release": None})
+    assert signature["record_hash"] == _sha256_canonical({**audited_lot(shown), "release": None})
 
 
 async def test_signing_with_a_temporary_password_is_refused(
@@ -655,7 +656,7 @@ async def test_warehouse_corrects_a_quarantined_lot_with_before_and_after(
     events = await audit_events(client, "lot", lot["id"], qa.headers)
     assert [e["action"] for e in events] == ["lot.correct", "lot.receive"]
     event = events[0]
-    assert event["before"] == before and event["after"] == after
+    assert event["before"] == audited_lot(before) and event["after"] == audited_lot(after)
     assert event["actor"] == warehouse.username
     assert event["reason"] == "Typed from the wrong delivery note"
     assert event["signature"]["username"] == warehouse.username
@@ -774,7 +775,7 @@ async def test_adjust_writes_stock_off_with_a_signature(
     assert await _lot(client, lot["id"], qa.headers) == after
     event = (await audit_events(client, "lot", lot["id"], qa.headers))[0]
     assert event["action"] == "lot.adjust" and event["actor"] == warehouse.username
-    assert event["before"] == before and event["after"] == after
+    assert event["before"] == audited_lot(before) and event["after"] == audited_lot(after)
     assert event["signature"]["username"] == warehouse.username
     assert "damaged" in event["reason"] and "Found crushed" in event["reason"]
 

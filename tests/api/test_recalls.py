@@ -15,6 +15,7 @@ from tests.support import (
     assert_problem,
     audit_events,
     audit_seq,
+    audited_lot,
     change_status,
     create_type,
     lot_total,
@@ -113,7 +114,7 @@ async def test_recall_recalls_every_receipt_and_holds_the_impact(
         assert await _status(client, lot_id, qa) == "recalled"
         event = (await audit_events(client, "lot", lot_id, qa.headers))[0]
         assert event["action"] == "lot.status" and event["actor"] == qa.username
-        assert event["before"] == earlier
+        assert event["before"] == audited_lot(earlier)
         assert event["after"]["status"] == "recalled"
         assert "FSN-2026-014" in event["reason"]
         assert event["signature"]["username"] == qa.username
