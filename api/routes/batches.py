@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Query, Response
 from pydantic_core import to_json
 
 from api.deps import CurrentUser, PagingDep, SessionDep, TodayDep
+from api.openapi import RECEIPT_409, RECEIPT_422, problems
 from api.routes import secured_router
 from models.batches import (
     Batch,
@@ -40,7 +41,12 @@ async def get_batch(batch_number: BatchNumber, session: SessionDep) -> Batch:
 BatchDep = Annotated[Batch, Depends(get_batch)]
 
 
-@router.post("/batches", status_code=201, response_model=BatchPublic)
+@router.post(
+    "/batches",
+    status_code=201,
+    response_model=BatchPublic,
+    responses=problems({409: ["ALREADY_EXISTS"], 422: ["UNKNOWN_COMPONENT_TYPE"]}),
+)
 async def create_batch(data: BatchCreate, actor: CurrentUser, session: SessionDep) -> BatchPublic:
     """Plan a batch; `coi` is the chain-of-identity id of the patient or donor, never a name."""
     return await batches.public(session, await batches.create(session, actor, data))
@@ -61,12 +67,20 @@ async def get_batch_view(batch: BatchDep, session: SessionDep) -> BatchPublic:
     return await batches.public(session, batch)
 
 
-@router.post("/batches/{batch_number}/start", response_model=BatchPublic)
+@router.post(
+    "/batches/{batch_number}/start",
+    response_model=BatchPublic,
+    responses=problems({409: ["ILLEGAL_TRANSITION"]}),
+)
 async def start_batch(batch: BatchDep, actor: CurrentUser, session: SessionDep) -> BatchPublic:
     return await batches.public(session, await batches.start(session, actor, batch.batch_number))
 
 
-@router.post("/batches/{batch_number}/complete", response_model=BatchPublic)
+@router.post(
+    "/batches/{batch_number}/complete",
+    response_model=BatchPublic,
+    responses=problems({409: ["ILLEGAL_TRANSITION", "OPEN_FLAGS", "BOM_INCOMPLETE"]}),
+)
 async def complete_batch(
     batch: BatchDep, body: BatchComplete, actor: CurrentUser, session: SessionDep
 ) -> BatchPublic:
@@ -76,7 +90,11 @@ async def complete_batch(
     return await batches.public(session, done)
 
 
-@router.post("/batches/{batch_number}/abort", response_model=BatchPublic)
+@router.post(
+    "/batches/{batch_number}/abort",
+    response_model=BatchPublic,
+    responses=problems({409: ["ILLEGAL_TRANSITION"]}),
+)
 async def abort_batch(
     batch: BatchDep, body: BatchAbort, actor: CurrentUser, session: SessionDep
 ) -> BatchPublic:
@@ -86,7 +104,12 @@ async def abort_batch(
     )
 
 
-@router.post("/batches/{batch_number}/outputs", status_code=201, response_model=LotPublic)
+@router.post(
+    "/batches/{batch_number}/outputs",
+    status_code=201,
+    response_model=LotPublic,
+    responses=problems({409: ["BATCH_NOT_ACTIVE", *RECEIPT_409], 422: RECEIPT_422}),
+)
 async def add_output(
     batch: BatchDep, body: BatchOutput, actor: CurrentUser, session: SessionDep, today: TodayDep
 ) -> LotPublic:

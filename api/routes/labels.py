@@ -6,16 +6,20 @@ from typing import Any, Literal
 
 from fastapi import Response
 
+from api.openapi import merge, problems
 from services.barcodes.labels import LabelError
 from services.errors import Invalid, SutraceError
 
 LabelFormat = Literal["svg", "png"]
-LABEL_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {"image/svg+xml": {}, "image/png": {}},
-        "description": "The label, as SVG (default) or PNG.",
-    }
-}
+LABEL_RESPONSES: dict[int | str, dict[str, Any]] = merge(
+    {
+        200: {
+            "content": {"image/svg+xml": {}, "image/png": {}},
+            "description": "The label, as SVG (default) or PNG.",
+        }
+    },
+    problems({422: ["LABEL_UNENCODABLE"], 501: ["PNG_UNAVAILABLE"]}),
+)
 
 
 class PngUnavailable(SutraceError):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Body, Query, Response
 from pydantic_core import to_json
 
+from api import examples
 from api.deps import CurrentUser, LotDep, PagingDep, SessionDep, TodayDep
+from api.openapi import BARCODE_422, RECEIPT_409, RECEIPT_422, problems
 from api.routes import secured_router
 from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
 from models.batches import WhereUsed
@@ -35,7 +37,12 @@ router = secured_router("lots")
 Filter = Annotated[str | None, Query(max_length=64)]
 
 
-@router.post("/lots", status_code=201, response_model=LotCreated)
+@router.post(
+    "/lots",
+    status_code=201,
+    response_model=LotCreated,
+    responses=problems({409: RECEIPT_409, 422: RECEIPT_422}),
+)
 async def receive_lot(
     data: LotCreate, actor: CurrentUser, session: SessionDep, today: TodayDep
 ) -> LotCreated:
@@ -44,9 +51,17 @@ async def receive_lot(
     return LotCreated(**(await lots.public(session, lot)).model_dump(), warnings=warnings)
 
 
-@router.post("/receipts/scan", status_code=201, response_model=LotCreated)
+@router.post(
+    "/receipts/scan",
+    status_code=201,
+    response_model=LotCreated,
+    responses=problems({409: [*RECEIPT_409, "ALREADY_EXISTS"], 422: [*RECEIPT_422, *BARCODE_422]}),
+)
 async def receive_by_scan(
-    data: ReceiptScan, actor: CurrentUser, session: SessionDep, today: TodayDep
+    data: Annotated[ReceiptScan, Body(openapi_examples=examples.RECEIPT_SCAN)],
+    actor: CurrentUser,
+    session: SessionDep,
+    today: TodayDep,
 ) -> LotCreated:
     """Receive from the raw string of the supplier's GS1 label: (01) GTIN, (10) lot, (17)
     expiry, (11) production date; (21) on a serial type also registers that unit."""
@@ -89,7 +104,16 @@ async def reconcile(lot: LotDep, session: SessionDep) -> Reconciliation:
     return await lots.reconciliation(session, lot)
 
 
-@router.post("/lots/{lot_id}/status", response_model=LotStatusChanged)
+@router.post(
+    "/lots/{lot_id}/status",
+    response_model=LotStatusChanged,
+    responses=problems(
+        {
+            409: ["ILLEGAL_TRANSITION", "SOURCE_BATCH_FLAGGED", "LOT_EXPIRED"],
+            422: ["COA_REQUIRED", "INSPECTION_INCOMPLETE"],
+        }
+    ),
+)
 async def change_status(
     lot: LotDep,
     change: LotStatusChange,
@@ -105,7 +129,17 @@ async def change_status(
     )
 
 
-@router.post("/lots/{lot_id}/correct", response_model=LotPublic)
+@router.post(
+    "/lots/{lot_id}/correct",
+    response_model=LotPublic,
+    responses=problems(
+        {
+            403: ["LOT_NOT_QUARANTINED"],
+            409: ["SUPPLIER_LOT_RECALLED"],
+            422: ["NO_CHANGES", "INVALID"],
+        }
+    ),
+)
 async def correct_lot(
     lot: LotDep, body: LotCorrection, actor: CurrentUser, session: SessionDep
 ) -> LotPublic:
@@ -116,7 +150,11 @@ async def correct_lot(
     return await lots.public(session, corrected)
 
 
-@router.post("/lots/{lot_id}/adjust", response_model=LotPublic)
+@router.post(
+    "/lots/{lot_id}/adjust",
+    response_model=LotPublic,
+    responses=problems({409: ["NOT_LOT_TRACKED", "INSUFFICIENT_QUANTITY"]}),
+)
 async def adjust_lot(
     lot: LotDep, body: LotAdjust, actor: CurrentUser, session: SessionDep
 ) -> LotPublic:
@@ -124,7 +162,14 @@ async def adjust_lot(
     return await lots.public(session, await lots.adjust(session, actor, lot.id or 0, body))
 
 
-@router.post("/lots/{lot_id}/units", status_code=201, response_model=UnitList)
+@router.post(
+    "/lots/{lot_id}/units",
+    status_code=201,
+    response_model=UnitList,
+    responses=problems(
+        {409: ["NOT_SERIAL_TRACKED", "LOT_NOT_USABLE", "QUANTITY_EXCEEDED", "ALREADY_EXISTS"]}
+    ),
+)
 async def register_units(
     lot: LotDep, data: UnitsCreate, actor: CurrentUser, session: SessionDep, today: TodayDep
 ) -> UnitList:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Response
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, TodayDep, UnitDep
+from api.openapi import problems
 from api.routes import secured_router
 from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
 from models.catalog import ComponentType
@@ -45,7 +46,11 @@ async def unit_history(unit: UnitDep, session: SessionDep) -> list[UnitEvent]:
     return await history.history(session, unit)
 
 
-@router.post("/units/{barcode}/discard", response_model=UnitPublic)
+@router.post(
+    "/units/{barcode}/discard",
+    response_model=UnitPublic,
+    responses=problems({409: ["ALREADY_USED"]}),
+)
 async def discard_unit(
     unit: UnitDep, body: UnitDiscard, actor: CurrentUser, session: SessionDep, today: TodayDep
 ) -> UnitPublic:
@@ -54,7 +59,23 @@ async def discard_unit(
     return await units.view(session, discarded, await lots.get(session, unit.lot_id), today)
 
 
-@router.post("/assemblies", status_code=201, response_model=UnitPublic)
+@router.post(
+    "/assemblies",
+    status_code=201,
+    response_model=UnitPublic,
+    responses=problems(
+        {
+            409: ["PART_NOT_USABLE"],
+            422: [
+                "NOT_AN_ASSEMBLY_TYPE",
+                "UNKNOWN_COMPONENT_TYPE",
+                "UNKNOWN_BARCODE",
+                "UNKNOWN_LOT",
+                "SERIAL_REQUIRED",
+            ],
+        }
+    ),
+)
 async def build_assembly(
     body: AssemblyCreate,
     actor: CurrentUser,
