@@ -129,9 +129,14 @@ class BatchCreate(SQLModel):
 
 
 class BomLinePublic(SQLModel):
+    """A BOM line, planned (`quantity`) against what accepted, unreversed scans consumed. A scan
+    without a step counts against every line of its type, as the line's check lets it."""
+
     step: str | None
     component_type: str
     quantity: int
+    consumed: int = 0
+    remaining: int = 0
 
 
 class BatchPublic(SQLModel):

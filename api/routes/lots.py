@@ -27,7 +27,7 @@ from models.lots import (
     ReceiptScan,
     Reconciliation,
 )
-from models.units import UnitList, UnitsCreate
+from models.units import ReceiptScanned, UnitList, UnitPublic, UnitsCreate, UnitStatus
 from services.barcodes import labels
 from services.dock import lots, receiving, units
 from services.genealogy import forward
@@ -54,7 +54,7 @@ async def receive_lot(
 @router.post(
     "/receipts/scan",
     status_code=201,
-    response_model=LotCreated,
+    response_model=ReceiptScanned,
     responses=problems({409: [*RECEIPT_409, "ALREADY_EXISTS"], 422: [*RECEIPT_422, *BARCODE_422]}),
 )
 async def receive_by_scan(
@@ -62,11 +62,15 @@ async def receive_by_scan(
     actor: CurrentUser,
     session: SessionDep,
     today: TodayDep,
-) -> LotCreated:
+) -> ReceiptScanned:
     """Receive from the raw string of the supplier's GS1 label: (01) GTIN, (10) lot, (17)
     expiry, (11) production date; (21) on a serial type also registers that unit."""
-    lot, warnings = await receiving.receive_scan(session, actor, data, today)
-    return LotCreated(**(await lots.public(session, lot)).model_dump(), warnings=warnings)
+    lot, warnings, created = await receiving.receive_scan(session, actor, data, today)
+    return ReceiptScanned(
+        **(await lots.public(session, lot)).model_dump(),
+        warnings=warnings,
+        units=await units.new_unit_views(session, lot, created, today),
+    )
 
 
 @router.get("/lots", response_model=Page[LotPublic])
@@ -77,6 +81,15 @@ async def list_lots(
     status: LotStatus | None = None,
     component_type: Filter = None,
     supplier_lot: Filter = None,
+    supplier_lot_contains: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="Part of the supplier lot, any case (`supplier_lot` is the exact one).",
+        ),
+    ] = None,
     expiring_within_days: Annotated[int | None, Query(ge=0, le=36500)] = None,
 ) -> Page[LotPublic]:
     """Lots, soonest expiry first (FEFO)."""
@@ -85,6 +98,7 @@ async def list_lots(
         status=status,
         component_type=component_type,
         supplier_lot=supplier_lot,
+        supplier_lot_contains=supplier_lot_contains,
         expiring_within_days=expiring_within_days,
         today=today,
         limit=paging.limit,
@@ -176,6 +190,26 @@ async def register_units(
     """Register units of a serial-tracked lot by count or by the supplier's serials."""
     created = await units.register(session, actor, lot, data)
     return UnitList(items=await units.new_unit_views(session, lot, created, today))
+
+
+@router.get("/lots/{lot_id}/units", response_model=Page[UnitPublic])
+async def lot_units(
+    lot: LotDep,
+    session: SessionDep,
+    paging: PagingDep,
+    today: TodayDep,
+    status: UnitStatus | None = None,
+) -> Page[UnitPublic]:
+    """The lot's units in barcode order, each with whether it is usable now."""
+    items, total = await units.list_units(
+        session,
+        lot_id=lot.id,
+        status=status,
+        today=today,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page(items=items, total=total)
 
 
 @router.get("/lots/{lot_id}/where-used", response_model=list[WhereUsed])

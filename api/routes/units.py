@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
-from fastapi import Response
+from typing import Annotated
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, TodayDep, UnitDep
+from fastapi import Query, Response
+
+from api.deps import CurrentUser, PagingDep, SessionDep, SettingsDep, TodayDep, UnitDep
 from api.openapi import problems
 from api.routes import secured_router
 from api.routes.labels import LABEL_RESPONSES, LabelFormat, label_response
 from models.catalog import ComponentType
-from models.units import AssemblyCreate, UnitDiscard, UnitEvent, UnitPublic
+from models.common import Page
+from models.units import AssemblyCreate, UnitDiscard, UnitEvent, UnitPublic, UnitStatus
 from services.barcodes import labels
 from services.dock import assemblies, lots, units
 from services.genealogy import history
 
 router = secured_router("units")
+
+
+@router.get("/units", response_model=Page[UnitPublic])
+async def list_units(
+    session: SessionDep,
+    paging: PagingDep,
+    today: TodayDep,
+    lot: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    status: UnitStatus | None = None,
+) -> Page[UnitPublic]:
+    """Units in barcode order, of one lot (`lot`, its id) and of one status when given."""
+    items, total = await units.list_units(
+        session,
+        lot_id=lot,
+        status=status,
+        today=today,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page(items=items, total=total)
 
 
 @router.get("/units/{barcode}", response_model=UnitPublic)
@@ -41,9 +64,12 @@ async def unit_label(unit: UnitDep, session: SessionDep, format: LabelFormat = "
 
 
 @router.get("/units/{barcode}/history", response_model=list[UnitEvent])
-async def unit_history(unit: UnitDep, session: SessionDep) -> list[UnitEvent]:
-    """Every event of the unit, oldest first, with actor and reason."""
-    return await history.history(session, unit)
+async def unit_history(
+    unit: UnitDep, session: SessionDep, today: TodayDep, settings: SettingsDep
+) -> list[UnitEvent]:
+    """Every event of the unit and of its lot (release, quarantine, rejection, recall,
+    corrections, expiry), oldest first, with actor, reason and signature."""
+    return await history.history(session, unit, today=today, zone=settings.zone)
 
 
 @router.post(
