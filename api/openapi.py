@@ -212,12 +212,14 @@ def _secure(method: str, path: str, operation: dict[str, Any], schemas: dict[str
     path_params = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"]
     if all(name in PATH_RECORDS for name in path_params):
         exhaustive.add(404)
-    for status in sorted(set(declared) | set(derived)):
-        codes = list(dict.fromkeys([*derived.get(status, []), *declared.get(status, [])]))
-        strict = status in declared or status in exhaustive
-        answer = responses.setdefault(str(status), {"description": TITLES.get(status, "")})
+    for code_status in sorted(set(declared) | set(derived)):
+        codes = list(dict.fromkeys([*derived.get(code_status, []), *declared.get(code_status, [])]))
+        strict = code_status in declared or code_status in exhaustive
+        answer = responses.setdefault(
+            str(code_status), {"description": TITLES.get(code_status, "")}
+        )
         answer["description"] = (
-            answer.get("description") or TITLES.get(status, "")
+            answer.get("description") or TITLES.get(code_status, "")
         ) + f" Codes: {', '.join(codes)}."
         code_schema: dict[str, Any] = {"enum": codes} if strict else {"examples": codes}
         content = answer.setdefault("content", {})

@@ -64,6 +64,8 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/batches/{batch_number}/scans"): ALL,
     ("GET", "/batches/{batch_number}/flags"): ALL,
     ("GET", "/batches/{batch_number}/genealogy"): ALL,
+    ("GET", "/batches/{batch_number}/record"): ALL,
+    ("GET", "/batches/{batch_number}/audit-bundle"): AUDIT_READERS,
     ("POST", "/scans"): frozenset({OP, S, Q}),
     ("POST", "/scans/{scan_id}/override"): frozenset({Q}),
     ("POST", "/scans/{scan_id}/reverse"): frozenset({S, Q}),

@@ -133,7 +133,7 @@ class ScanCreate(SQLModel):
 class ScanPublic(SQLModel):
     id: int
     barcode: str
-    outcome: Literal["accepted", "blocked"]
+    outcome: str
     flags: list[ScanFlag]
     batch: str
     step: str | None

@@ -170,7 +170,7 @@ async def list_units(
     ).scalar_one()
     rows = (
         await session.execute(
-            select(Unit, Lot, ComponentType)  # type: ignore[call-overload]
+            select(Unit, Lot, ComponentType)
             .join(Lot, col(Lot.id) == col(Unit.lot_id))
             .join(ComponentType, col(ComponentType.id) == col(Lot.component_type_id))
             .where(*conditions)
