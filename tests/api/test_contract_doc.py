@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.main import served_operations
 from api.policy import API_PREFIX, allowed_roles
+from models.scans import FlagCode
 from models.users import Role
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -38,3 +39,17 @@ def test_the_contract_lists_every_operation_with_its_roles(app: FastAPI) -> None
         declared = allowed_roles(method, path)
         assert declared is not None
         assert {r.strip() for r in roles.split(",")} == roles_text(declared), (method, path)
+
+
+def test_the_contract_names_every_error_and_flag_code_the_schema_lists(app: FastAPI) -> None:
+    text = CONTRACT.read_text(encoding="utf-8")
+    codes: set[str] = {code.value for code in FlagCode}
+    for operations in app.openapi()["paths"].values():
+        for operation in operations.values():
+            for status, answer in operation.get("responses", {}).items():
+                schema = answer.get("content", {}).get("application/problem+json", {})
+                code = schema.get("schema", {}).get("properties", {}).get("code", {})
+                codes |= set(code.get("enum", []) or code.get("examples", []))
+                assert not status.startswith("4") or code, (operation["operationId"], status)
+    missing = sorted(c for c in codes if f"`{c}`" not in text)
+    assert missing == [], "codes in /openapi.json that docs/api.md does not name"
