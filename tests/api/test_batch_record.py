@@ -209,3 +209,25 @@ async def test_a_raw_gs1_scan_is_in_the_record_as_sent(
     record = (await client.get("/batches/BR-2/record", headers=line.qa.headers)).json()
     assert record["blocked"][0]["barcode"] == raw
     assert lot["status"] == "released"
+
+
+async def test_an_aborted_batch_and_long_text_in_the_record(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    line = await line_staff(actors)
+    await create_batch(client, line.supervisor, "BR-3", coi="PATIENT-9")
+    reason = "Apheresis material failed viability " + "and was quarantined " * 15 + "ENDMARK"
+    r = await client.post(
+        "/batches/BR-3/abort",
+        json={"reason": reason, "signature": line.supervisor.signature("Batch aborted")},
+        headers=line.supervisor.headers,
+    )
+    assert r.status_code == 200, r.text
+    record = (await client.get("/batches/BR-3/record", headers=line.qa.headers)).json()
+    aborted = record["lifecycle"][-1]
+    assert (aborted["event"], aborted["reason"]) == ("aborted", reason)
+    assert aborted["signature"]["meaning"] == "Batch aborted"
+    r = await client.get("/batches/BR-3/record", params={"format": "pdf"}, headers=line.qa.headers)
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(r.content)).pages)
+    # The whole reason is there, wrapped inside its cell, not cut at the cell's edge.
+    assert "ENDMARK" in text and "Batch aborted" in text
