@@ -207,7 +207,7 @@ def _items(pdf: _Record, record: BatchRecord) -> None:
         "Used in",
         "Flags at scan",
     ]
-    pdf.table_of((5, 38, 18, 16, 20, 8, 17, 24, 27, 30, 22, 20, 32), header, rows)
+    pdf.table_of((5, 34, 18, 16, 20, 8, 17, 24, 27, 30, 22, 20, 36), header, rows)
 
 
 def _lots(pdf: _Record, record: BatchRecord) -> None:
@@ -273,7 +273,7 @@ def _flags(pdf: _Record, record: BatchRecord) -> None:
         "Resolution reason",
         "Signed",
     ]
-    pdf.table_of((16, 30, 14, 60, 18, 20, 27, 40, 52), header, rows)
+    pdf.table_of((16, 49, 14, 47, 18, 20, 27, 38, 48), header, rows)
 
 
 def _blocked(pdf: _Record, record: BatchRecord) -> None:
