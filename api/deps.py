@@ -140,5 +140,10 @@ async def get_print_job(
     return await printing.get(session, job_id)
 
 
+async def get_template_name(name: Annotated[str, Path(max_length=64)]) -> str:
+    return printers.known_template(name)
+
+
 PrinterDep = Annotated[Printer, Depends(get_printer)]
+TemplateNameDep = Annotated[str, Depends(get_template_name)]
 PrintJobDep = Annotated[PrintJob, Depends(get_print_job)]

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors, observability
+from api import docs, errors, observability, openapi
 from api.middleware import GuardMiddleware
 from api.observability import ObservabilityMiddleware, configure_logging
 from api.policy import API_PREFIX, allowed_roles
@@ -74,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=VERSION,
         summary="Traceability for single-use components in cell and gene therapy manufacturing.",
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py from local assets
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(ObservabilityMiddleware)
     app.include_router(service.public_router)
+    docs.install(app)
     app.include_router(observability.router)
     for module in (
         service,
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    openapi.install(app)
     _check_every_route_has_roles(app)
     return app
 

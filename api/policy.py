@@ -43,10 +43,12 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/lots/{lot_id}/label"): ALL,
     ("GET", "/lots/{lot_id}/where-used"): ALL,
     ("POST", "/lots/{lot_id}/units"): frozenset({W}),
+    ("GET", "/lots/{lot_id}/units"): ALL,
     ("POST", "/receipts/scan"): frozenset({W}),
     ("POST", "/recalls"): frozenset({Q}),
     ("GET", "/recalls"): ALL,
     ("GET", "/recalls/{recall_id}"): ALL,
+    ("GET", "/units"): ALL,
     ("GET", "/units/{barcode}"): ALL,
     ("GET", "/units/{barcode}/label"): ALL,
     ("GET", "/units/{barcode}/history"): ALL,
@@ -62,6 +64,8 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/batches/{batch_number}/scans"): ALL,
     ("GET", "/batches/{batch_number}/flags"): ALL,
     ("GET", "/batches/{batch_number}/genealogy"): ALL,
+    ("GET", "/batches/{batch_number}/record"): ALL,
+    ("GET", "/batches/{batch_number}/audit-bundle"): AUDIT_READERS,
     ("POST", "/scans"): frozenset({OP, S, Q}),
     ("POST", "/scans/{scan_id}/override"): frozenset({Q}),
     ("POST", "/scans/{scan_id}/reverse"): frozenset({S, Q}),
@@ -85,7 +89,9 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/audit"): AUDIT_READERS,
     ("GET", "/audit/verify"): AUDIT_READERS,
     ("GET", "/audit/head"): AUDIT_READERS,
-    ("GET", "/events"): AUDIT_READERS,
+    # Supervisors follow their line: the stream carries scans, batch flags and lot status
+    # changes only, never user or key events (see services/trust/events.py).
+    ("GET", "/events"): AUDIT_READERS | {S},
 }
 
 API_PREFIX = "/api/v1"

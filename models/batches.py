@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field as PydanticField
 from pydantic import StrictInt
@@ -23,6 +23,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import Code, Day, Name, Reason, ShortText, UtcDateTime
 from models.lots import CoaRef, Quantity, SupplierLot
+from models.scans import FlagCode
 from models.signatures import SignatureIn
 
 CoiText = Annotated[str, PydanticField(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -129,9 +130,14 @@ class BatchCreate(SQLModel):
 
 
 class BomLinePublic(SQLModel):
+    """A BOM line, planned (`quantity`) against what accepted, unreversed scans consumed. A scan
+    without a step counts against every line of its type, as the line's check lets it."""
+
     step: str | None
     component_type: str
     quantity: int
+    consumed: int = 0
+    remaining: int = 0
 
 
 class BatchPublic(SQLModel):
@@ -168,8 +174,8 @@ class BatchOutput(SQLModel):
 
 class FlagPublic(SQLModel):
     id: int
-    code: str
-    severity: str
+    code: FlagCode
+    severity: Literal["block", "warn"]
     status: FlagStatus
     message: str
     batch: str

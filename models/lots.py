@@ -148,9 +148,16 @@ class LotCreate(SQLModel):
 
 
 class ReceiptScan(SQLModel):
+    """The raw string of the supplier's label, and what the label does not carry. A date the
+    label carries may be repeated here only with the same value."""
+
     barcode: Barcode
     quantity: Quantity
     supplier: Name | None = None
+    coa_ref: CoaRef | None = None
+    expiry_date: Day | None = None
+    retest_date: Day | None = None
+    manufactured_on: Day | None = None
 
 
 class Warning(SQLModel):

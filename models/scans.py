@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import Field as PydanticField
@@ -20,6 +21,7 @@ from sqlalchemy import (
     text,
 )
 from sqlmodel import Field, SQLModel
+from typing_extensions import TypedDict
 
 from models.base import Reason, ShortText, UtcDateTime
 from models.lots import Quantity
@@ -29,6 +31,39 @@ ACCEPTED = "accepted"
 BLOCKED = "blocked"
 ClientScanId = Annotated[str, PydanticField(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
 Step = Annotated[str, PydanticField(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class FlagCode(StrEnum):
+    """Every code a flag on a scan or a batch can carry (the line's flag table, and the batch
+    flag raised when a lot's status changes after use)."""
+
+    UNKNOWN_BARCODE = "UNKNOWN_BARCODE"
+    UNPARSEABLE_BARCODE = "UNPARSEABLE_BARCODE"
+    REJECTED = "REJECTED"
+    RECALLED = "RECALLED"
+    QUARANTINED = "QUARANTINED"
+    SOURCE_BATCH_FLAGGED = "SOURCE_BATCH_FLAGGED"
+    EXPIRED = "EXPIRED"
+    RETEST_DUE = "RETEST_DUE"
+    EXPIRES_SOON = "EXPIRES_SOON"
+    ALREADY_USED = "ALREADY_USED"
+    INSUFFICIENT_QUANTITY = "INSUFFICIENT_QUANTITY"
+    SERIAL_REQUIRED = "SERIAL_REQUIRED"
+    AMBIGUOUS_LOT = "AMBIGUOUS_LOT"
+    LABEL_MISMATCH = "LABEL_MISMATCH"
+    WRONG_COMPONENT = "WRONG_COMPONENT"
+    OVER_BOM_QUANTITY = "OVER_BOM_QUANTITY"
+    BATCH_NOT_ACTIVE = "BATCH_NOT_ACTIVE"
+    LOT_STATUS_CHANGED_AFTER_USE = "LOT_STATUS_CHANGED_AFTER_USE"
+
+
+class ScanFlag(TypedDict):
+    """One reason on a scan: `block` refuses it, `warn` lets it through with a warning. A plain
+    dict at run time (scans store and answer them as such); typed for the schema."""
+
+    code: FlagCode
+    severity: Literal["block", "warn"]
+    message: str
 
 
 class Scan(SQLModel, table=True):
@@ -99,7 +134,7 @@ class ScanPublic(SQLModel):
     id: int
     barcode: str
     outcome: str
-    flags: list[dict[str, Any]]
+    flags: list[ScanFlag]
     batch: str
     step: str | None
     station: str | None
@@ -120,7 +155,7 @@ class ScanPublic(SQLModel):
 class ScanAccepted(SQLModel):
     id: int
     outcome: Literal["accepted"]
-    flags: list[dict[str, Any]]
+    flags: list[ScanFlag]
     unit: str | None
     lot: int | None
     lot_code: str | None

@@ -13,6 +13,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Tex
 from sqlmodel import Field, SQLModel
 
 from models.base import Reason, Text20, UtcDateTime
+from models.lots import LotCreated
 
 Serial = Text20
 
@@ -101,6 +102,12 @@ class UnitPublic(SQLModel):
 
 class UnitList(SQLModel):
     items: list[UnitPublic]
+
+
+class ReceiptScanned(LotCreated):
+    """A receipt by scan: the lot, and the unit its (21) registered (none without one)."""
+
+    units: list[UnitPublic]
 
 
 class UnitDiscard(SQLModel):

@@ -14,5 +14,7 @@ export BOOTSTRAP_ADMIN_KEY="${BOOTSTRAP_ADMIN_KEY:-demo-admin-key-change-me}"
 .venv/bin/python -m scripts.seed_demo
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
-echo "sutrace: open http://$HOST:$PORT/docs (demo keys are printed above)"
-exec .venv/bin/uvicorn api.main:app --host "$HOST" --port "$PORT"
+echo "sutrace: admin key: $BOOTSTRAP_ADMIN_KEY"
+echo "sutrace: open http://$HOST:$PORT/docs (demo keys are printed above); stop with Ctrl-C"
+# One log line per request: the service's JSON line (with the request id), not uvicorn's text one.
+exec .venv/bin/uvicorn api.main:app --host "$HOST" --port "$PORT" --no-access-log

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 
 from api.main import create_app
 from services.config import Settings
+from tests.contract import checking_hook
 from tests.support import ADMIN_KEY, Actors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,8 +118,13 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over HTTP; every problem+json it answers is checked against /openapi.json."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as http:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://test/api/v1",
+        event_hooks={"response": [checking_hook(app)]},
+    ) as http:
         yield http
 
 

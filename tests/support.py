@@ -104,8 +104,8 @@ LOT_FIELDS = {
 
 def audited_lot(lot: dict[str, Any]) -> dict[str, Any]:
     """A lot as the API shows it, as its audit snapshots hold it: without the label counts
-    (each label has its own events) and a receipt's warnings."""
-    return {k: v for k, v in lot.items() if k not in {"labels", "warnings"}}
+    (each label has its own events) and a receipt's warnings and registered units."""
+    return {k: v for k, v in lot.items() if k not in {"labels", "warnings", "units"}}
 
 
 UNIT_FIELDS = {

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Query
+from fastapi import Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from api.deps import PagingDep, SessionDep
 from api.routes import secured_router
 from models.audit import AuditEventPublic, ChainHead, VerifyResult
 from models.common import Page
-from services.trust import audit
+from services.trust import audit, export
 
 router = secured_router("audit")
 EntityType = Literal[
@@ -31,8 +32,18 @@ EntityType = Literal[
 Filter = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
-@router.get("/audit", response_model=Page[AuditEventPublic])
+AUDIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/json": {}, "text/csv": {}},
+        "description": "A page of events, newest first (JSON); or, with format=csv, every "
+        "matching event in chain order (seq ascending), paging ignored.",
+    }
+}
+
+
+@router.get("/audit", response_model=Page[AuditEventPublic], responses=AUDIT_RESPONSES)
 async def list_events(
+    request: Request,
     session: SessionDep,
     paging: PagingDep,
     entity_type: EntityType | None = None,
@@ -41,9 +52,25 @@ async def list_events(
     action: Filter = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
-) -> Page[AuditEventPublic]:
-    """Events newest first. Each carries what an auditor needs to recompute its hash."""
+    format: Literal["json", "csv"] = "json",
+) -> Page[AuditEventPublic] | Response:
+    """Events newest first. Each carries what an auditor needs to recompute its hash. With
+    `format=csv`, every matching event as CSV in chain order, for the auditor's own tools."""
     await audit.sequence(session, wait=True)  # an auditor sees every committed event chained
+    if format == "csv":
+        conditions = audit.filters(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor=actor,
+            action=action,
+            since=since,
+            until=until,
+        )
+        return StreamingResponse(
+            export.stream_csv(request.app.state.sessionmaker, conditions),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+        )
     rows, total = await audit.query(
         session,
         entity_type=entity_type,

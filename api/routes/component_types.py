@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.deps import ComponentTypeDep, CurrentUser, PagingDep, SessionDep
+from api.openapi import problems
 from api.routes import secured_router
 from models.catalog import ComponentTypeCorrection, ComponentTypeCreate, ComponentTypePublic
 from models.common import Page
@@ -11,7 +12,12 @@ from services.dock import catalog
 router = secured_router("component types")
 
 
-@router.post("/component-types", status_code=201, response_model=ComponentTypePublic)
+@router.post(
+    "/component-types",
+    status_code=201,
+    response_model=ComponentTypePublic,
+    responses=problems({409: ["ALREADY_EXISTS"]}),
+)
 async def create_component_type(
     data: ComponentTypeCreate, actor: CurrentUser, session: SessionDep
 ) -> ComponentTypePublic:
@@ -30,7 +36,11 @@ async def get_component_type(component_type: ComponentTypeDep) -> ComponentTypeP
     return catalog.public(component_type)
 
 
-@router.post("/component-types/{code}/correct", response_model=ComponentTypePublic)
+@router.post(
+    "/component-types/{code}/correct",
+    response_model=ComponentTypePublic,
+    responses=problems({409: ["ALREADY_EXISTS"], 422: ["NO_CHANGES", "INVALID"]}),
+)
 async def correct_component_type(
     component_type: ComponentTypeDep,
     body: ComponentTypeCorrection,

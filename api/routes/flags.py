@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Path, Query
 
 from api.deps import CurrentUser, PagingDep, SessionDep
+from api.openapi import problems
 from api.routes import secured_router
 from models.batches import FlagPublic, FlagResolve, FlagsResolve, FlagStatus
 from models.common import Page
@@ -29,7 +30,11 @@ async def list_flags(
     return Page(items=[await flags.public(session, f) for f in rows], total=total)
 
 
-@router.post("/flags/resolve", response_model=list[FlagPublic])
+@router.post(
+    "/flags/resolve",
+    response_model=list[FlagPublic],
+    responses=problems({404: ["FLAG_NOT_FOUND"], 409: ["FLAG_RESOLVED"]}),
+)
 async def resolve_many(
     body: FlagsResolve, actor: CurrentUser, session: SessionDep
 ) -> list[FlagPublic]:
@@ -38,7 +43,11 @@ async def resolve_many(
     return [await flags.public(session, f) for f in resolved]
 
 
-@router.post("/flags/{flag_id}/resolve", response_model=FlagPublic)
+@router.post(
+    "/flags/{flag_id}/resolve",
+    response_model=FlagPublic,
+    responses=problems({409: ["FLAG_RESOLVED"]}),
+)
 async def resolve_one(
     flag_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     body: FlagResolve,

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from fastapi import Response
 
+from api.openapi import merge, problems
 from services.barcodes.labels import LabelError
 from services.barcodes.layout import DoesNotFit
 from services.errors import Invalid, SutraceError
@@ -13,12 +14,15 @@ from services.errors import Invalid, SutraceError
 LabelFormat = Literal["svg", "png"]
 Symbology = Literal["auto", "gs1-128", "datamatrix"]
 Stock = Literal["100x50mm", "4x2in", "2x1in"]
-LABEL_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {"image/svg+xml": {}, "image/png": {}},
-        "description": "The label on its stock, as SVG (default) or PNG, 300 dpi.",
-    }
-}
+LABEL_RESPONSES: dict[int | str, dict[str, Any]] = merge(
+    {
+        200: {
+            "content": {"image/svg+xml": {}, "image/png": {}},
+            "description": "The label on its stock, as SVG (default) or PNG, 300 dpi.",
+        }
+    },
+    problems({422: ["LABEL_UNENCODABLE", "LABEL_DOES_NOT_FIT"], 501: ["PNG_UNAVAILABLE"]}),
+)
 
 
 class PngUnavailable(SutraceError):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Body, Query, Response
 from pydantic_core import to_json
 
+from api import examples
 from api.deps import CurrentUser, LotDep, PagingDep, SessionDep, TodayDep
+from api.openapi import BARCODE_422, RECEIPT_409, RECEIPT_422, problems
 from api.routes import secured_router
 from api.routes.labels import LABEL_RESPONSES, LabelFormat, Stock, Symbology, label_response
 from models.batches import WhereUsed
@@ -25,7 +27,7 @@ from models.lots import (
     ReceiptScan,
     Reconciliation,
 )
-from models.units import UnitList, UnitsCreate
+from models.units import ReceiptScanned, UnitList, UnitPublic, UnitsCreate, UnitStatus
 from services.barcodes import labels
 from services.dock import lots, receiving, units
 from services.genealogy import forward
@@ -35,7 +37,12 @@ router = secured_router("lots")
 Filter = Annotated[str | None, Query(max_length=64)]
 
 
-@router.post("/lots", status_code=201, response_model=LotCreated)
+@router.post(
+    "/lots",
+    status_code=201,
+    response_model=LotCreated,
+    responses=problems({409: RECEIPT_409, 422: RECEIPT_422}),
+)
 async def receive_lot(
     data: LotCreate, actor: CurrentUser, session: SessionDep, today: TodayDep
 ) -> LotCreated:
@@ -44,14 +51,26 @@ async def receive_lot(
     return LotCreated(**(await lots.public(session, lot)).model_dump(), warnings=warnings)
 
 
-@router.post("/receipts/scan", status_code=201, response_model=LotCreated)
+@router.post(
+    "/receipts/scan",
+    status_code=201,
+    response_model=ReceiptScanned,
+    responses=problems({409: [*RECEIPT_409, "ALREADY_EXISTS"], 422: [*RECEIPT_422, *BARCODE_422]}),
+)
 async def receive_by_scan(
-    data: ReceiptScan, actor: CurrentUser, session: SessionDep, today: TodayDep
-) -> LotCreated:
+    data: Annotated[ReceiptScan, Body(openapi_examples=examples.RECEIPT_SCAN)],
+    actor: CurrentUser,
+    session: SessionDep,
+    today: TodayDep,
+) -> ReceiptScanned:
     """Receive from the raw string of the supplier's GS1 label: (01) GTIN, (10) lot, (17)
     expiry, (11) production date; (21) on a serial type also registers that unit."""
-    lot, warnings = await receiving.receive_scan(session, actor, data, today)
-    return LotCreated(**(await lots.public(session, lot)).model_dump(), warnings=warnings)
+    lot, warnings, created = await receiving.receive_scan(session, actor, data, today)
+    return ReceiptScanned(
+        **(await lots.public(session, lot)).model_dump(),
+        warnings=warnings,
+        units=await units.new_unit_views(session, lot, created, today),
+    )
 
 
 @router.get("/lots", response_model=Page[LotPublic])
@@ -62,6 +81,15 @@ async def list_lots(
     status: LotStatus | None = None,
     component_type: Filter = None,
     supplier_lot: Filter = None,
+    supplier_lot_contains: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="Part of the supplier lot, any case (`supplier_lot` is the exact one).",
+        ),
+    ] = None,
     expiring_within_days: Annotated[int | None, Query(ge=0, le=36500)] = None,
 ) -> Page[LotPublic]:
     """Lots, soonest expiry first (FEFO)."""
@@ -70,6 +98,7 @@ async def list_lots(
         status=status,
         component_type=component_type,
         supplier_lot=supplier_lot,
+        supplier_lot_contains=supplier_lot_contains,
         expiring_within_days=expiring_within_days,
         today=today,
         limit=paging.limit,
@@ -90,7 +119,16 @@ async def reconcile(lot: LotDep, session: SessionDep) -> Reconciliation:
     return await lots.reconciliation(session, lot)
 
 
-@router.post("/lots/{lot_id}/status", response_model=LotStatusChanged)
+@router.post(
+    "/lots/{lot_id}/status",
+    response_model=LotStatusChanged,
+    responses=problems(
+        {
+            409: ["ILLEGAL_TRANSITION", "SOURCE_BATCH_FLAGGED", "LOT_EXPIRED"],
+            422: ["COA_REQUIRED", "INSPECTION_INCOMPLETE"],
+        }
+    ),
+)
 async def change_status(
     lot: LotDep,
     change: LotStatusChange,
@@ -106,7 +144,17 @@ async def change_status(
     )
 
 
-@router.post("/lots/{lot_id}/correct", response_model=LotPublic)
+@router.post(
+    "/lots/{lot_id}/correct",
+    response_model=LotPublic,
+    responses=problems(
+        {
+            403: ["LOT_NOT_QUARANTINED"],
+            409: ["SUPPLIER_LOT_RECALLED"],
+            422: ["NO_CHANGES", "INVALID"],
+        }
+    ),
+)
 async def correct_lot(
     lot: LotDep, body: LotCorrection, actor: CurrentUser, session: SessionDep
 ) -> LotPublic:
@@ -117,7 +165,11 @@ async def correct_lot(
     return await lots.public(session, corrected)
 
 
-@router.post("/lots/{lot_id}/adjust", response_model=LotPublic)
+@router.post(
+    "/lots/{lot_id}/adjust",
+    response_model=LotPublic,
+    responses=problems({409: ["NOT_LOT_TRACKED", "INSUFFICIENT_QUANTITY"]}),
+)
 async def adjust_lot(
     lot: LotDep, body: LotAdjust, actor: CurrentUser, session: SessionDep
 ) -> LotPublic:
@@ -125,13 +177,40 @@ async def adjust_lot(
     return await lots.public(session, await lots.adjust(session, actor, lot.id or 0, body))
 
 
-@router.post("/lots/{lot_id}/units", status_code=201, response_model=UnitList)
+@router.post(
+    "/lots/{lot_id}/units",
+    status_code=201,
+    response_model=UnitList,
+    responses=problems(
+        {409: ["NOT_SERIAL_TRACKED", "LOT_NOT_USABLE", "QUANTITY_EXCEEDED", "ALREADY_EXISTS"]}
+    ),
+)
 async def register_units(
     lot: LotDep, data: UnitsCreate, actor: CurrentUser, session: SessionDep, today: TodayDep
 ) -> UnitList:
     """Register units of a serial-tracked lot by count or by the supplier's serials."""
     created = await units.register(session, actor, lot, data)
     return UnitList(items=await units.new_unit_views(session, lot, created, today))
+
+
+@router.get("/lots/{lot_id}/units", response_model=Page[UnitPublic])
+async def lot_units(
+    lot: LotDep,
+    session: SessionDep,
+    paging: PagingDep,
+    today: TodayDep,
+    status: UnitStatus | None = None,
+) -> Page[UnitPublic]:
+    """The lot's units in barcode order, each with whether it is usable now."""
+    items, total = await units.list_units(
+        session,
+        lot_id=lot.id,
+        status=status,
+        today=today,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page(items=items, total=total)
 
 
 @router.get("/lots/{lot_id}/where-used", response_model=list[WhereUsed])

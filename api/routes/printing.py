@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +14,9 @@ from api.deps import (
     PrintJobDep,
     SessionDep,
     SettingsDep,
+    TemplateNameDep,
 )
+from api.openapi import merge, problems
 from api.routes import secured_router
 from models.labels import (
     LabelSelection,
@@ -46,9 +47,22 @@ class PrinterUnreachable(SutraceError):
     default_code = "PRINTER_UNREACHABLE"
 
 
-FAILED: dict[int | str, dict[str, Any]] = {
-    502: {"description": "The printer did not take the job; the failed job is recorded."}
-}
+FAILED = problems(
+    {502: ["PRINTER_UNREACHABLE"]},
+    {502: "The printer did not take the job; the failed job is recorded."},
+)
+PRINTER_404 = problems({404: ["PRINTER_NOT_FOUND"]})
+# What a print request can be refused for, before or after its job is stored.
+PRINT_409 = [
+    "CLIENT_JOB_ID_REUSED",
+    "NOT_SERIAL_TRACKED",
+    "NOTHING_TO_PRINT",
+    "LOT_NOT_LABELLABLE",
+    "REPRINT_REASON_REQUIRED",
+    "TEMPLATE_NOT_REGISTERED",
+]
+RETRY_409 = ["JOB_NOT_SENT", "JOB_ALREADY_SENT", "JOB_IN_PROGRESS", "LOT_NOT_LABELLABLE"]
+PRINT_422 = ["UNIT_NOT_IN_LOT", "LABEL_DOES_NOT_FIT", "LABEL_UNENCODABLE", "VALIDATION_ERROR"]
 
 
 def _folder(settings: Settings) -> Path:
@@ -58,7 +72,12 @@ def _folder(settings: Settings) -> Path:
 # --- printers (admin) and templates (QA) -----------------------------------------------------
 
 
-@router.post("/printers", status_code=201, response_model=PrinterPublic)
+@router.post(
+    "/printers",
+    status_code=201,
+    response_model=PrinterPublic,
+    responses=problems({409: ["PRINTER_EXISTS"]}),
+)
 async def create_printer(
     body: PrinterCreate, actor: CurrentUser, session: SessionDep
 ) -> PrinterPublic:
@@ -71,12 +90,16 @@ async def list_printers(session: SessionDep) -> list[PrinterPublic]:
     return [printers.public(p) for p in await printers.list_printers(session)]
 
 
-@router.get("/printers/{name}", response_model=PrinterPublic)
+@router.get("/printers/{name}", response_model=PrinterPublic, responses=PRINTER_404)
 async def get_printer(printer: PrinterDep) -> PrinterPublic:
     return printers.public(printer)
 
 
-@router.post("/printers/{name}/deactivate", response_model=PrinterPublic)
+@router.post(
+    "/printers/{name}/deactivate",
+    response_model=PrinterPublic,
+    responses=merge(PRINTER_404, problems({409: ["PRINTER_INACTIVE"]})),
+)
 async def deactivate_printer(
     printer: PrinterDep, actor: CurrentUser, session: SessionDep
 ) -> PrinterPublic:
@@ -89,9 +112,20 @@ async def label_templates(session: SessionDep, settings: SettingsDep) -> list[Te
     return await printers.template_states(session, _folder(settings))
 
 
-@router.post("/label-templates/{name}/register", status_code=201, response_model=TemplateVersion)
+@router.post(
+    "/label-templates/{name}/register",
+    status_code=201,
+    response_model=TemplateVersion,
+    responses=problems(
+        {
+            404: ["TEMPLATE_NOT_FOUND"],
+            409: ["TEMPLATE_ALREADY_REGISTERED"],
+            422: ["TEMPLATE_INVALID"],
+        }
+    ),
+)
 async def register_template(
-    name: str,
+    name: TemplateNameDep,
     body: TemplateRegister,
     actor: CurrentUser,
     session: SessionDep,
@@ -130,10 +164,16 @@ async def _send(
     "/lots/{lot_id}/print-jobs",
     status_code=201,
     response_model=PrintJobPublic,
-    responses={
-        200: {"model": PrintJobPublic, "description": "A retried client_job_id's job, sent."},
-        **FAILED,
-    },
+    responses=merge(
+        {200: {"model": PrintJobPublic, "description": "A retried client_job_id's job, sent."}},
+        FAILED,
+        problems(
+            {
+                409: [*PRINT_409, "PRINTER_INACTIVE", *RETRY_409],
+                422: [*PRINT_422, "UNKNOWN_PRINTER"],
+            }
+        ),
+    ),
 )
 async def print_labels(
     lot: LotDep,
@@ -155,7 +195,11 @@ async def print_labels(
     return await _send(session, actor, job, settings)
 
 
-@router.post("/print-jobs/{job_id}/retry", response_model=PrintJobPublic, responses=FAILED)
+@router.post(
+    "/print-jobs/{job_id}/retry",
+    response_model=PrintJobPublic,
+    responses=merge(FAILED, problems({409: RETRY_409})),
+)
 async def retry_print_job(
     job: PrintJobDep, actor: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> PrintJobPublic:
@@ -178,10 +222,13 @@ async def lot_print_jobs(lot: LotDep, session: SessionDep) -> list[PrintJobPubli
     "/lots/{lot_id}/label-sheets",
     status_code=201,
     response_class=Response,
-    responses={
-        201: {"content": {"application/pdf": {}}, "description": "The sheet (PDF)."},
-        200: {"content": {"application/pdf": {}}, "description": "A retried client_job_id's."},
-    },
+    responses=merge(
+        {
+            201: {"content": {"application/pdf": {}}, "description": "The sheet (PDF)."},
+            200: {"content": {"application/pdf": {}}, "description": "A retried client_job_id's."},
+        },
+        problems({409: PRINT_409, 422: PRINT_422}),
+    ),
 )
 async def label_sheet(
     lot: LotDep, body: SheetCreate, actor: CurrentUser, session: SessionDep
@@ -211,7 +258,11 @@ async def lot_labels(lot: LotDep, session: SessionDep) -> LotLabels:
     return await labelling.lot_labels(session, lot)
 
 
-@router.post("/lots/{lot_id}/labels/apply", response_model=LotLabels)
+@router.post(
+    "/lots/{lot_id}/labels/apply",
+    response_model=LotLabels,
+    responses=problems({409: ["LABELS_NOT_OUTSTANDING"], 422: ["LABEL_NOT_IN_LOT"]}),
+)
 async def apply_labels(
     lot: LotDep, body: LabelSelection, actor: CurrentUser, session: SessionDep
 ) -> LotLabels:
@@ -220,7 +271,11 @@ async def apply_labels(
     return await labelling.lot_labels(session, lot)
 
 
-@router.post("/lots/{lot_id}/labels/void", response_model=LotLabels)
+@router.post(
+    "/lots/{lot_id}/labels/void",
+    response_model=LotLabels,
+    responses=problems({409: ["LABELS_NOT_OUTSTANDING"], 422: ["LABEL_NOT_IN_LOT"]}),
+)
 async def void_labels(
     lot: LotDep, body: LabelVoid, actor: CurrentUser, session: SessionDep
 ) -> LotLabels:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Path
 
 from api.deps import CurrentUser, PagingDep, SessionDep
+from api.openapi import problems
 from api.routes import secured_router
 from models.common import Page
 from models.lots import RecallCreate, RecallPublic
@@ -15,7 +16,12 @@ from services.quality import recalls
 router = secured_router("recalls")
 
 
-@router.post("/recalls", status_code=201, response_model=RecallPublic)
+@router.post(
+    "/recalls",
+    status_code=201,
+    response_model=RecallPublic,
+    responses=problems({409: ["ALREADY_RECALLED"], 422: ["UNKNOWN_COMPONENT_TYPE"]}),
+)
 async def create_recall(
     data: RecallCreate, actor: CurrentUser, session: SessionDep
 ) -> RecallPublic:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Path
+from fastapi import Body, Path
 from fastapi.responses import JSONResponse
 
+from api import examples
 from api.deps import CurrentUser, SessionDep, TodayDep
 from api.observability import count_scan
+from api.openapi import PROBLEM_JSON, merge, problems
 from api.routes import secured_router
 from models.scans import ScanAccepted, ScanCreate, ScanOverride, ScanPublic, ScanReverse
 from services.line import reversals, scanning
@@ -17,19 +19,35 @@ from services.quality import overrides
 
 router = secured_router("scans")
 ScanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-BLOCKED_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Blocked: nothing matches the barcode (UNKNOWN_BARCODE); stored."},
-    409: {"description": "Blocked (SCAN_BLOCKED) with every flag; stored, nothing consumed."},
-    422: {
-        "description": "Invalid input (nothing stored), or an unreadable GS1 barcode "
-        "(UNPARSEABLE_BARCODE, stored)."
+BLOCKED_RESPONSES = merge(
+    {201: {"content": {"application/json": {"example": examples.SCAN_ACCEPTED}}}},
+    problems(
+        {
+            404: ["SCAN_BLOCKED"],
+            409: ["SCAN_BLOCKED", "IDEMPOTENCY_CONFLICT"],
+            422: ["SCAN_BLOCKED", "INVALID_BARCODE", "UNKNOWN_BATCH"],
+        },
+        {
+            404: "Blocked: nothing matches the barcode (flag UNKNOWN_BARCODE); stored.",
+            409: "Blocked (SCAN_BLOCKED) with every flag; stored, nothing consumed. Or a "
+            "client_scan_id reused for a different scan (IDEMPOTENCY_CONFLICT).",
+            422: "Invalid input (nothing stored), or an unreadable GS1 barcode "
+            "(SCAN_BLOCKED with flag UNPARSEABLE_BARCODE, stored).",
+        },
+    ),
+    {
+        404: {"content": {PROBLEM_JSON: {"example": examples.SCAN_UNKNOWN}}},
+        409: {"content": {PROBLEM_JSON: {"example": examples.SCAN_BLOCKED}}},
     },
-}
+)
 
 
 @router.post("/scans", status_code=201, response_model=ScanAccepted, responses=BLOCKED_RESPONSES)
 async def scan(
-    body: ScanCreate, actor: CurrentUser, session: SessionDep, today: TodayDep
+    body: Annotated[ScanCreate, Body(openapi_examples=examples.SCAN)],
+    actor: CurrentUser,
+    session: SessionDep,
+    today: TodayDep,
 ) -> JSONResponse:
     """Go or no-go for a component going into a batch. Accepted: consumed at once. Blocked:
     stored with every reason. A retry with the same `client_scan_id` gets the first answer."""
@@ -42,7 +60,11 @@ async def scan(
     return JSONResponse(answer.body, status_code=201)
 
 
-@router.post("/scans/{scan_id}/override", response_model=ScanPublic)
+@router.post(
+    "/scans/{scan_id}/override",
+    response_model=ScanPublic,
+    responses=problems({403: ["SAME_USER"], 409: ["NOT_BLOCKED", "NOT_OVERRIDABLE"]}),
+)
 async def override(
     scan_id: ScanId,
     body: ScanOverride,
@@ -54,7 +76,11 @@ async def override(
     return await overrides.override(session, actor, scan_id, body, today)
 
 
-@router.post("/scans/{scan_id}/reverse", response_model=ScanPublic)
+@router.post(
+    "/scans/{scan_id}/reverse",
+    response_model=ScanPublic,
+    responses=problems({409: ["NOT_REVERSIBLE", "BATCH_NOT_ACTIVE"]}),
+)
 async def reverse(
     scan_id: ScanId, body: ScanReverse, actor: CurrentUser, session: SessionDep
 ) -> ScanPublic:

@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
-from fastapi import Response
+from typing import Annotated
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, TodayDep, UnitDep
+from fastapi import Query, Response
+
+from api.deps import CurrentUser, PagingDep, SessionDep, SettingsDep, TodayDep, UnitDep
+from api.openapi import problems
 from api.routes import secured_router
 from api.routes.labels import LABEL_RESPONSES, LabelFormat, Stock, Symbology, label_response
 from models.catalog import ComponentType
-from models.units import AssemblyCreate, UnitDiscard, UnitEvent, UnitPublic
+from models.common import Page
+from models.units import AssemblyCreate, UnitDiscard, UnitEvent, UnitPublic, UnitStatus
 from services.barcodes import labels
 from services.dock import assemblies, lots, units
 from services.genealogy import history
 
 router = secured_router("units")
+
+
+@router.get("/units", response_model=Page[UnitPublic])
+async def list_units(
+    session: SessionDep,
+    paging: PagingDep,
+    today: TodayDep,
+    lot: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    status: UnitStatus | None = None,
+) -> Page[UnitPublic]:
+    """Units in barcode order, of one lot (`lot`, its id) and of one status when given."""
+    items, total = await units.list_units(
+        session,
+        lot_id=lot,
+        status=status,
+        today=today,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page(items=items, total=total)
 
 
 @router.get("/units/{barcode}", response_model=UnitPublic)
@@ -53,12 +77,19 @@ async def unit_label(
 
 
 @router.get("/units/{barcode}/history", response_model=list[UnitEvent])
-async def unit_history(unit: UnitDep, session: SessionDep) -> list[UnitEvent]:
-    """Every event of the unit, oldest first, with actor and reason."""
-    return await history.history(session, unit)
+async def unit_history(
+    unit: UnitDep, session: SessionDep, today: TodayDep, settings: SettingsDep
+) -> list[UnitEvent]:
+    """Every event of the unit and of its lot (release, quarantine, rejection, recall,
+    corrections, expiry), oldest first, with actor, reason and signature."""
+    return await history.history(session, unit, today=today, zone=settings.zone)
 
 
-@router.post("/units/{barcode}/discard", response_model=UnitPublic)
+@router.post(
+    "/units/{barcode}/discard",
+    response_model=UnitPublic,
+    responses=problems({409: ["ALREADY_USED"]}),
+)
 async def discard_unit(
     unit: UnitDep, body: UnitDiscard, actor: CurrentUser, session: SessionDep, today: TodayDep
 ) -> UnitPublic:
@@ -67,7 +98,23 @@ async def discard_unit(
     return await units.view(session, discarded, await lots.get(session, unit.lot_id), today)
 
 
-@router.post("/assemblies", status_code=201, response_model=UnitPublic)
+@router.post(
+    "/assemblies",
+    status_code=201,
+    response_model=UnitPublic,
+    responses=problems(
+        {
+            409: ["PART_NOT_USABLE"],
+            422: [
+                "NOT_AN_ASSEMBLY_TYPE",
+                "UNKNOWN_COMPONENT_TYPE",
+                "UNKNOWN_BARCODE",
+                "UNKNOWN_LOT",
+                "SERIAL_REQUIRED",
+            ],
+        }
+    ),
+)
 async def build_assembly(
     body: AssemblyCreate,
     actor: CurrentUser,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Path, Response
 
 from api.deps import CurrentUser, PagingDep, SessionDep
+from api.openapi import problems
 from api.routes import secured_router
 from models.common import Page
 from models.users import KeyCreated, UserCreate, UserPublic
@@ -16,7 +17,12 @@ router = secured_router("users")
 UsernamePath = Annotated[str, Path(max_length=64)]
 
 
-@router.post("/users", status_code=201, response_model=UserPublic)
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserPublic,
+    responses=problems({409: ["ALREADY_EXISTS"]}),
+)
 async def create_user(data: UserCreate, actor: CurrentUser, session: SessionDep) -> UserPublic:
     """Create a user with a temporary password: they must set their own before signing."""
     return users.public(await users.create_user(session, actor.username, data))
@@ -28,7 +34,12 @@ async def list_users(session: SessionDep, paging: PagingDep) -> Page[UserPublic]
     return Page(items=[users.public(u) for u in rows], total=total)
 
 
-@router.post("/users/{username}/keys", status_code=201, response_model=KeyCreated)
+@router.post(
+    "/users/{username}/keys",
+    status_code=201,
+    response_model=KeyCreated,
+    responses=problems({409: ["USER_INACTIVE"]}),
+)
 async def create_key(username: UsernamePath, actor: CurrentUser, session: SessionDep) -> KeyCreated:
     """Issue a key. It is shown once: store it now."""
     key, raw = await users.create_key(session, actor.username, username)
@@ -47,7 +58,11 @@ async def revoke_key(
     await users.revoke_key(session, actor.username, username, key_id)
 
 
-@router.post("/users/{username}/deactivate", response_model=UserPublic)
+@router.post(
+    "/users/{username}/deactivate",
+    response_model=UserPublic,
+    responses=problems({409: ["CANNOT_DEACTIVATE_SELF"]}),
+)
 async def deactivate(username: UsernamePath, actor: CurrentUser, session: SessionDep) -> UserPublic:
     """Deactivate a user: their keys stop working; the username is never reused."""
     return users.public(await users.deactivate(session, actor, username))

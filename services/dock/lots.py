@@ -104,6 +104,7 @@ async def list_lots(
     status: LotStatus | None,
     component_type: str | None,
     supplier_lot: str | None,
+    supplier_lot_contains: str | None = None,
     expiring_within_days: int | None,
     today: date,
     limit: int,
@@ -121,6 +122,9 @@ async def list_lots(
         )
     if supplier_lot is not None:
         conditions.append(col(Lot.supplier_lot) == supplier_lot)
+    if supplier_lot_contains is not None:
+        # lower() LIKE lower(...) with % and _ escaped: the same on SQLite and PostgreSQL.
+        conditions.append(col(Lot.supplier_lot).icontains(supplier_lot_contains, autoescape=True))
     if expiring_within_days is not None:
         conditions.append(
             col(Lot.expiry_date).between(today, today + timedelta(days=expiring_within_days))

@@ -64,10 +64,14 @@ async def list_printers(session: AsyncSession) -> Sequence[Printer]:
     return (await session.execute(select(Printer).order_by(col(Printer.name)))).scalars().all()
 
 
-async def get(session: AsyncSession, name: str) -> Printer:
-    printer = (
+async def find(session: AsyncSession, name: str) -> Printer | None:
+    return (
         await session.execute(select(Printer).where(col(Printer.name) == name))
     ).scalar_one_or_none()
+
+
+async def get(session: AsyncSession, name: str) -> Printer:
+    printer = await find(session, name)
     if printer is None:
         raise NotFound(f"Printer '{name}' is not registered.", code="PRINTER_NOT_FOUND")
     return printer
@@ -92,6 +96,17 @@ async def deactivate(session: AsyncSession, actor: User, printer: Printer) -> Pr
 
 
 # --- templates -------------------------------------------------------------------------------
+
+
+def known_template(name: str) -> str:
+    """`name` when it is one of the service's label templates."""
+    if name not in zpl.TEMPLATE_NAMES:
+        raise NotFound(
+            f"Label template '{name}' does not exist; the templates are "
+            f"{', '.join(zpl.TEMPLATE_NAMES)}.",
+            code="TEMPLATE_NOT_FOUND",
+        )
+    return name
 
 
 def _load(name: str, folder: Path) -> zpl.Template:

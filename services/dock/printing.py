@@ -310,7 +310,13 @@ async def prepare(
     session: AsyncSession, actor: User, lot_id: int, data: PrinterJobCreate, folder: Path
 ) -> PrintJob:
     """Store a job to a printer, status `sending`; the caller commits, sends, then records."""
-    printer = await printers.get(session, data.printer)
+    printer = await printers.find(session, data.printer)
+    if printer is None:
+        raise Invalid(
+            f"Printer '{data.printer}' is not registered; GET /api/v1/printers lists them.",
+            code="UNKNOWN_PRINTER",
+            errors=[{"field": "printer", "message": "no such printer"}],
+        )
     if not printer.active:
         raise Conflict(f"Printer '{printer.name}' is inactive.", code="PRINTER_INACTIVE")
     lot, component_type, copies, units, reprint = await _start(session, actor, lot_id, data)

@@ -19,7 +19,8 @@ from models.lots import Lot, LotCreate, LotStatus, ReceiptScan, Warning
 from models.units import UnitsCreate
 from models.users import User
 from services.barcodes import codes, gs1
-from services.dock import catalog, lots
+from services.dock import catalog, lots, units
+from services.dock.units import NewUnit
 from services.errors import Invalid
 from services.trust import audit
 
@@ -159,8 +160,9 @@ def _check_dates(component_type: ComponentType, data: LotCreate, today: date) ->
 
 async def receive_scan(
     session: AsyncSession, actor: User, scan: ReceiptScan, today: date
-) -> tuple[Lot, list[Warning]]:
-    """Receive from the raw string of a supplier's GS1 label; (21) registers that unit too."""
+) -> tuple[Lot, list[Warning], list[NewUnit]]:
+    """Receive from the raw string of a supplier's GS1 label, with what the label does not say
+    (supplier, CoA reference, retest date); (21) on a serial type registers that unit too."""
     data = parse_receipt_barcode(scan.barcode)
     assert data.gtin is not None and data.batch is not None
     component_type = await catalog.by_gtin(session, data.gtin)
@@ -173,16 +175,29 @@ async def receive_scan(
         component_type=component_type.code,
         supplier_lot=data.batch,
         quantity=scan.quantity,
-        expiry_date=data.expiry,
-        manufactured_on=data.production,
+        expiry_date=_agreed("expiry_date", "(17)", data.expiry, scan.expiry_date),
+        manufactured_on=_agreed("manufactured_on", "(11)", data.production, scan.manufactured_on),
+        retest_date=scan.retest_date,
         supplier=scan.supplier,
+        coa_ref=scan.coa_ref,
     )
     lot, warnings = await _receive(session, actor, component_type, receipt, today)
+    created: list[NewUnit] = []
     if data.serial is not None and component_type.tracking == "serial":
-        from services.dock import units
+        created = await units.register(session, actor, lot, UnitsCreate(serials=[data.serial]))
+    return lot, warnings, created
 
-        await units.register(session, actor, lot, UnitsCreate(serials=[data.serial]))
-    return lot, warnings
+
+def _agreed(field: str, ai: str, on_label: date | None, in_body: date | None) -> date | None:
+    """A date from the label, or from the body when the label has none; both must agree."""
+    if on_label is not None and in_body is not None and on_label != in_body:
+        message = f"the label's {ai} says {on_label.isoformat()}, the body {in_body.isoformat()}"
+        raise Invalid(
+            f"The receipt is not valid: {field}: {message}; check the label.",
+            code="VALIDATION_ERROR",
+            errors=[{"field": field, "message": message}],
+        )
+    return on_label if on_label is not None else in_body
 
 
 def parse_receipt_barcode(raw: str) -> gs1.Gs1Data:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -147,6 +147,40 @@ async def get(session: AsyncSession, barcode: str) -> Unit:
     if unit is None:
         raise NotFound(f"Unit '{barcode}' does not exist.", code="UNIT_NOT_FOUND")
     return unit
+
+
+async def list_units(
+    session: AsyncSession,
+    *,
+    lot_id: int | None,
+    status: UnitStatus | None,
+    today: date,
+    limit: int,
+    offset: int,
+) -> tuple[list[UnitPublic], int]:
+    """Units in barcode order (of one lot, and of one status, when given), as the unit view
+    shows each: whether it is usable now and what would block it."""
+    conditions: list[Any] = []
+    if lot_id is not None:
+        conditions.append(col(Unit.lot_id) == lot_id)
+    if status is not None:
+        conditions.append(col(Unit.status) == status.value)
+    total = (
+        await session.execute(select(func.count()).select_from(Unit).where(*conditions))
+    ).scalar_one()
+    rows = (
+        await session.execute(
+            select(Unit, Lot, ComponentType)
+            .join(Lot, col(Lot.id) == col(Unit.lot_id))
+            .join(ComponentType, col(ComponentType.id) == col(Lot.component_type_id))
+            .where(*conditions)
+            .order_by(col(Unit.id))
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    views = [await view(session, unit, lot, today, type_=type_) for unit, lot, type_ in rows]
+    return views, int(total)
 
 
 async def new_unit_views(

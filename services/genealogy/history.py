@@ -1,9 +1,12 @@
-"""A unit's history: its lot's receipt, its registration, every scan of it (accepted or blocked),
-overrides and reversals of those scans, and the assembly it was built into, oldest first."""
+"""A unit's history: its lot's receipt and every later event of that lot (release, quarantine,
+rejection, recall, corrections, expiry), its registration, every scan of it (accepted or
+blocked), overrides and reversals of those scans, and the assembly it was built into, oldest
+first."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,12 +14,18 @@ from sqlmodel import col
 
 from models.audit import AuditEvent
 from models.batches import Batch
+from models.lots import Lot
 from models.scans import Scan
 from models.units import AssemblyPart, Unit, UnitEvent
 
+LOT_ACTIONS = ["lot.receive", "lot.produce", "lot.units_register", "lot.status", "lot.correct"]
 
-async def history(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
-    """Every event of the unit, oldest first: its lot's receipt, registration, and its own."""
+
+async def history(
+    session: AsyncSession, unit: Unit, *, today: date, zone: ZoneInfo
+) -> list[UnitEvent]:
+    """Every event of the unit and of its lot, oldest first. An expiry that has passed is an
+    event too, at the start of the day after the expiry date in the site's time zone."""
     lot_id = str(unit.lot_id)
     events = (
         (
@@ -28,7 +37,7 @@ async def history(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
                         & (col(AuditEvent.entity_id) == unit.barcode),
                         (col(AuditEvent.entity_type) == "lot")
                         & (col(AuditEvent.entity_id) == lot_id)
-                        & col(AuditEvent.action).in_(["lot.receive", "lot.units_register"]),
+                        & col(AuditEvent.action).in_(LOT_ACTIONS),
                     )
                 )
                 .order_by(col(AuditEvent.seq))
@@ -52,7 +61,9 @@ async def history(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
                     reason=None,
                 )
             )
-        elif event.action == "lot.receive":
+        elif event.action in ("lot.status", "lot.correct"):
+            out.append(_lot_event(event))
+        elif event.action in ("lot.receive", "lot.produce"):
             after = event.after or {}
             out.append(
                 UnitEvent(
@@ -86,8 +97,54 @@ async def history(session: AsyncSession, unit: Unit) -> list[UnitEvent]:
                 )
             )
     out += await _scans_and_assemblies(session, unit)
-    out.sort(key=lambda e: e.at)
+    lot = await session.get_one(Lot, unit.lot_id)
+    if lot.expiry_date is not None and today > lot.expiry_date:
+        out.append(
+            UnitEvent(
+                at=datetime.combine(lot.expiry_date + timedelta(days=1), time(), zone),
+                event="lot.expired",
+                actor=None,
+                detail=f"Lot '{lot.code}' expired: its expiry date {lot.expiry_date.isoformat()} "
+                "has passed.",
+                data={"lot": lot.id, "expiry_date": lot.expiry_date.isoformat()},
+            )
+        )
+    out.sort(key=lambda e: e.at)  # stable: events of one moment keep the trail's order
     return out
+
+
+def _lot_event(event: AuditEvent) -> UnitEvent:
+    """A change to the unit's lot: its status (release, quarantine, rejection, recall) or a
+    correction of its receipt data, with who signed it and why."""
+    before, after = event.before or {}, event.after or {}
+    code = after.get("code")
+    signature = event.signature or {}
+    data: dict[str, object] = {"lot": after.get("id")}
+    if signature:
+        data["signature"] = {
+            k: signature.get(k) for k in ("username", "full_name", "meaning", "at")
+        }
+    if event.action == "lot.status":
+        status = after.get("status")
+        data["status"] = status
+        return UnitEvent(
+            at=event.at,
+            event=f"lot.{status}",
+            actor=event.actor,
+            detail=f"Lot '{code}' {before.get('status')} -> {status}.",
+            reason=event.reason,
+            data=data,
+        )
+    changed = sorted(k for k in after if k != "release" and before.get(k) != after.get(k))
+    data["changes"] = {k: {"before": before.get(k), "after": after.get(k)} for k in changed}
+    return UnitEvent(
+        at=event.at,
+        event="lot.corrected",
+        actor=event.actor,
+        detail=f"Lot '{code}' corrected: " + (", ".join(changed) or "no field changed") + ".",
+        reason=event.reason,
+        data=data,
+    )
 
 
 async def _scans_and_assemblies(session: AsyncSession, unit: Unit) -> list[UnitEvent]:

@@ -1,13 +1,11 @@
-"""The batch genealogy as a spreadsheet (CSV), a batch component record to sign (PDF), and a
-layered graph (SVG). Each lists exactly the items of the JSON trace."""
+"""The batch genealogy as a spreadsheet (CSV) and a layered graph (SVG). Each lists exactly the
+items of the JSON trace; the PDF is the batch component record (`record_pdf`)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from html import escape
-
-from fpdf import FPDF
 
 from models.genealogy import Genealogy, GenealogyItem
 
@@ -64,145 +62,6 @@ def _cell(item: GenealogyItem, column: str) -> str:
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     # A cell starting with =, +, - or @ would run as a formula in a spreadsheet.
     return "'" + text if text[:1] in ("=", "+", "-", "@") and column != "depth" else text
-
-
-class _Record(FPDF):
-    def __init__(self, genealogy: Genealogy) -> None:
-        super().__init__(orientation="L", format="A4")
-        self.genealogy = genealogy
-        self.set_auto_page_break(auto=True, margin=18)
-
-    def footer(self) -> None:
-        head = self.genealogy.audit_head
-        self.set_y(-14)
-        self.set_font("Helvetica", size=7)
-        self.cell(
-            0,
-            4,
-            _latin(
-                f"Generated {self.genealogy.generated_at.isoformat()} by sutrace. "
-                f"Audit chain head: "
-                f"seq {head.seq}, hash {head.hash}. Page {self.page_no()}/{{nb}}"
-            ),
-        )
-
-
-def to_pdf(genealogy: Genealogy) -> bytes:
-    """A batch component record for a QA reviewer to sign off."""
-    pdf = _Record(genealogy)
-    pdf.alias_nb_pages()
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(
-        0, 8, _latin(f"Batch component record: {genealogy.batch}"), new_x="LMARGIN", new_y="NEXT"
-    )
-    pdf.set_font("Helvetica", size=9)
-    pdf.cell(
-        0,
-        5,
-        _latin(
-            f"Product: {genealogy.product}    COI: {genealogy.coi or '-'}    "
-            f"Status: {genealogy.status}"
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.ln(2)
-    widths = [8, 26, 28, 26, 24, 10, 20, 20, 20, 30, 24, 41]
-    header = [
-        "D",
-        "Unit",
-        "Lot",
-        "Type",
-        "Supplier lot",
-        "Qty",
-        "Expiry",
-        "At use",
-        "Now",
-        "Used",
-        "Operator",
-        "Used in",
-    ]
-    pdf.set_font("Helvetica", "B", 7)
-    for width, title in zip(widths, header, strict=True):
-        pdf.cell(width, 5, title, border=1)
-    pdf.ln()
-    pdf.set_font("Helvetica", size=7)
-    for item in genealogy.items:
-        cells = [
-            str(item.depth),
-            item.unit or "-",
-            item.lot_code,
-            item.component_type,
-            item.supplier_lot,
-            str(item.quantity),
-            item.expiry_date.isoformat() if item.expiry_date else "-",
-            item.status_at_use or "-",
-            item.status_now,
-            item.at.strftime("%Y-%m-%d %H:%M"),
-            item.operator,
-            item.used_in,
-        ]
-        for width, text in zip(widths, cells, strict=True):
-            pdf.cell(width, 5, _latin(text)[:40], border=1)
-        pdf.ln()
-    flagged = [(item, f) for item in genealogy.items for f in item.flags + item.deviations]
-    pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 10)
-    pdf.cell(0, 6, "Flags and deviations", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=8)
-    if not flagged:
-        pdf.cell(0, 5, "None.", new_x="LMARGIN", new_y="NEXT")
-    for item, flag in flagged:
-        signature = (
-            (flag.get("resolution") or {}).get("signature")
-            if isinstance(flag.get("resolution"), dict)
-            else None
-        )
-        signed = (
-            (
-                f" Signed by {signature['full_name']} ({signature['username']}) at "
-                f"{signature['at']}: {signature['meaning']}."
-            )
-            if signature
-            else ""
-        )
-        line = (
-            f"{item.unit or item.lot_code}: {flag['code']} "
-            f"{flag.get('status', flag.get('severity', ''))} - {flag['message']}"
-            f"{' Deviation ' + flag['deviation_ref'] + '.' if flag.get('deviation_ref') else ''}"
-            f"{signed}"
-        )
-        pdf.multi_cell(0, 4, _latin(line), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 10)
-    pdf.cell(0, 6, "Labels of the lots this batch made", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=8)
-    if not genealogy.output_labels:
-        pdf.cell(0, 5, "No lot made yet.", new_x="LMARGIN", new_y="NEXT")
-    for made in genealogy.output_labels:
-        balance = "balanced" if made.outstanding == 0 else f"{made.outstanding} outstanding"
-        line = (
-            f"{made.lot_code}: issued {made.issued} = applied {made.applied} + voided "
-            f"{made.voided} + outstanding {made.outstanding} ({made.reprints} reprints); {balance}."
-        )
-        pdf.cell(0, 5, _latin(line), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
-    pdf.set_font("Helvetica", size=9)
-    pdf.cell(
-        0,
-        6,
-        "Reviewed by (QA): ______________________   Date: ____________   "
-        "Signature: ______________________",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    return bytes(pdf.output())
-
-
-def _latin(text: str) -> str:
-    """The PDF core fonts are Latin-1: anything else is shown as '?' rather than failing."""
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def to_svg(genealogy: Genealogy) -> bytes:

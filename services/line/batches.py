@@ -62,13 +62,45 @@ async def open_blocking_flags(session: AsyncSession, batch_id: int) -> int:
     )
 
 
-async def public(session: AsyncSession, batch: Batch) -> BatchPublic:
-    lines = [
-        BomLinePublic(
-            step=step, component_type=await cache.type_code_of(session, type_id), quantity=quantity
+async def bom_progress(session: AsyncSession, batch: Batch) -> list[BomLinePublic]:
+    """Each BOM line, planned against consumed: one query of the batch's consumption by type
+    and step, however many lines."""
+    bom = await cache.bom(session, batch.id or 0)
+    if not bom:
+        return []
+    used = (
+        await session.execute(
+            select(col(Lot.component_type_id), col(Scan.step), func.sum(col(Scan.quantity)))
+            .join(Lot, col(Lot.id) == col(Scan.lot_id))
+            .where(
+                col(Scan.batch_id) == batch.id,
+                col(Scan.outcome) == ACCEPTED,
+                col(Scan.reversed_at).is_(None),
+            )
+            .group_by(col(Lot.component_type_id), col(Scan.step))
         )
-        for step, type_id, quantity in await cache.bom(session, batch.id or 0)
-    ]
+    ).all()
+    lines: list[BomLinePublic] = []
+    for step, type_id, quantity in bom:
+        consumed = sum(
+            int(total)
+            for used_type, used_step, total in used
+            if used_type == type_id and (step is None or used_step in (None, step))
+        )
+        lines.append(
+            BomLinePublic(
+                step=step,
+                component_type=await cache.type_code_of(session, type_id),
+                quantity=quantity,
+                consumed=consumed,
+                remaining=max(quantity - consumed, 0),
+            )
+        )
+    return lines
+
+
+async def public(session: AsyncSession, batch: Batch) -> BatchPublic:
+    lines = await bom_progress(session, batch)
     return BatchPublic.model_validate(
         {
             **batch.model_dump(),
@@ -177,19 +209,16 @@ async def start(session: AsyncSession, actor: User, batch_number: str) -> Batch:
 
 async def bom_shortfalls(session: AsyncSession, batch: Batch) -> list[dict[str, Any]]:
     """BOM lines not yet fully consumed, with what was consumed."""
-    short: list[dict[str, Any]] = []
-    for step, type_id, quantity in await cache.bom(session, batch.id or 0):
-        consumed = await consumed_quantity(session, batch.id or 0, type_id, step)
-        if consumed < quantity:
-            short.append(
-                {
-                    "step": step,
-                    "component_type": await cache.type_code_of(session, type_id),
-                    "quantity": quantity,
-                    "consumed": consumed,
-                }
-            )
-    return short
+    return [
+        {
+            "step": line.step,
+            "component_type": line.component_type,
+            "quantity": line.quantity,
+            "consumed": line.consumed,
+        }
+        for line in await bom_progress(session, batch)
+        if line.consumed < line.quantity
+    ]
 
 
 async def consumed_quantity(

@@ -20,7 +20,7 @@ from models.base import utcnow
 from models.batches import Batch, BatchStatus
 from models.catalog import ComponentType
 from models.lots import Lot
-from models.scans import ACCEPTED, BLOCKED, Scan, ScanCreate, ScanPublic
+from models.scans import ACCEPTED, BLOCKED, Scan, ScanCreate, ScanFlag, ScanPublic
 from models.units import Unit, UnitStatus
 from models.users import User
 from services import cache
@@ -171,7 +171,7 @@ def _answer(public: ScanPublic, status: int) -> Accepted:
     raise recorded(_blocked(public, status, blocking))
 
 
-def _blocked(public: ScanPublic, status: int, blocking: list[dict[str, Any]]) -> ScanBlocked:
+def _blocked(public: ScanPublic, status: int, blocking: list[ScanFlag]) -> ScanBlocked:
     error = ScanBlocked(
         " ".join(f["message"] for f in blocking),
         scan_id=public.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from sqlmodel import col
 from models.batches import Batch
 from models.catalog import ComponentType
 from models.lots import Lot
-from models.scans import Scan, ScanPublic
+from models.scans import Scan, ScanFlag, ScanPublic
 from models.units import Unit
 from services import cache
 from services.errors import NotFound
@@ -70,7 +71,7 @@ async def scan_public(
         id=scan.id or 0,
         barcode=scan.barcode,
         outcome=scan.outcome,
-        flags=scan.flags,
+        flags=cast(list[ScanFlag], scan.flags),
         batch=batch.batch_number if batch else await cache.batch_number_of(session, scan.batch_id),
         step=scan.step,
         station=scan.station,

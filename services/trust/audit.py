@@ -197,19 +197,14 @@ async def query(
     offset: int,
 ) -> tuple[Sequence[Any], int]:
     """Events matching every given filter, newest first, and how many match in all."""
-    conditions = []
-    if entity_type is not None:
-        conditions.append(EVENT.c.entity_type == entity_type)
-    if entity_id is not None:
-        conditions.append(EVENT.c.entity_id == entity_id)
-    if actor is not None:
-        conditions.append(EVENT.c.actor == actor)
-    if action is not None:
-        conditions.append(EVENT.c.action == action)
-    if since is not None:
-        conditions.append(EVENT.c.at >= since)
-    if until is not None:
-        conditions.append(EVENT.c.at <= until)
+    conditions = filters(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+    )
     total = (
         await session.execute(select(func.count()).select_from(EVENT).where(*conditions))
     ).scalar_one()
@@ -223,6 +218,32 @@ async def query(
         )
     ).all()
     return rows, total
+
+
+def filters(
+    *,
+    entity_type: str | None,
+    entity_id: str | None,
+    actor: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Any]:
+    """The WHERE of an audit query: every filter given must hold."""
+    conditions: list[Any] = []
+    if entity_type is not None:
+        conditions.append(EVENT.c.entity_type == entity_type)
+    if entity_id is not None:
+        conditions.append(EVENT.c.entity_id == entity_id)
+    if actor is not None:
+        conditions.append(EVENT.c.actor == actor)
+    if action is not None:
+        conditions.append(EVENT.c.action == action)
+    if since is not None:
+        conditions.append(EVENT.c.at >= since)
+    if until is not None:
+        conditions.append(EVENT.c.at <= until)
+    return conditions
 
 
 # Verify reads each event as stored text: the JSON columns hold canonical JSON (the engine's

@@ -1,5 +1,9 @@
 """Real-time events for QA dashboards, read from the audit trail after commit.
 
+Only the line's events are streamed (scans, batch flags, lot status changes): no user, key or
+other administrative event ever is, which is why supervisors may follow the stream too. A
+follower may narrow it to one batch (`batch`): then only that batch's scans and flags.
+
 Each event is an audit event of a kind a dashboard follows, its `id` the audit `seq`; a client
 that reconnects with `Last-Event-ID` resumes exactly where it left off, since the trail is the
 single ordered record of everything that happened.
@@ -40,7 +44,11 @@ class Event:
         return f"id: {self.seq}\nevent: {self.name}\ndata: {payload}\n\n"
 
 
-async def after(session: AsyncSession, seq: int) -> list[Event]:
+async def after(
+    session: AsyncSession, seq: int, batch: str | None = None
+) -> tuple[list[Event], int, int]:
+    """The next events after `seq` (at most BATCH of the trail's rows read), of one batch when
+    given. Returns the last seq read too, so that a narrow stream moves past what it skips."""
     rows = (
         await session.execute(
             select(col(AuditEvent.seq), col(AuditEvent.action), col(AuditEvent.after))
@@ -49,7 +57,10 @@ async def after(session: AsyncSession, seq: int) -> list[Event]:
             .limit(BATCH)
         )
     ).all()
-    return [Event(seq=s, name=KINDS[action], data=data or {}) for s, action, data in rows]
+    events = [Event(seq=s, name=KINDS[action], data=data or {}) for s, action, data in rows]
+    if batch is not None:
+        events = [e for e in events if e.data.get("batch") == batch]
+    return events, (rows[-1][0] if rows else seq), len(rows)
 
 
 class Signal:
@@ -72,6 +83,7 @@ async def stream(
     signal: Signal,
     last_seq: int | None,
     *,
+    batch: str | None = None,
     poll_seconds: float = 1.0,
     keepalive_seconds: float = 15.0,
 ) -> AsyncIterator[str]:
@@ -87,11 +99,10 @@ async def stream(
     idle = 0.0
     while True:
         async with sessionmaker() as session:
-            events = await after(session, last_seq)
+            events, last_seq, read = await after(session, last_seq, batch)
         for event in events:
             yield event.encode()
-            last_seq = event.seq
-        if len(events) == BATCH:
+        if read == BATCH:
             continue
         if events:
             idle = 0.0

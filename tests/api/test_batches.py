@@ -94,8 +94,8 @@ async def test_plan_a_batch_with_a_bom(client: httpx.AsyncClient, actors: Actors
     assert batch["batch_number"] == "CAR-T-0001" and batch["product"] == "Autologous CAR-T"
     assert batch["coi"] == "COI-2025-00017" and batch["status"] == "planned"
     assert batch["bom"] == [
-        {"step": "thaw", "component_type": "SET", "quantity": 2},
-        {"step": None, "component_type": "BAG", "quantity": 1},
+        {"step": "thaw", "component_type": "SET", "quantity": 2, "consumed": 0, "remaining": 2},
+        {"step": None, "component_type": "BAG", "quantity": 1, "consumed": 0, "remaining": 1},
     ]
     assert batch["created_by"] == line.supervisor.username
     assert datetime.fromisoformat(batch["created_at"]).utcoffset() is not None

@@ -21,7 +21,7 @@ from tests.support import (
 
 
 async def _take(
-    base: str, actor: Actor, count: int, last_id: str | None = None
+    base: str, actor: Actor, count: int, last_id: str | None = None, batch: str | None = None
 ) -> list[ServerSentEvent]:
     """Connect, wait until `count` events arrived, disconnect."""
     headers = dict(actor.headers)
@@ -30,7 +30,9 @@ async def _take(
     received: list[ServerSentEvent] = []
     async with (
         httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=30) as http,
-        aconnect_sse(http, "GET", "/events", headers=headers) as source,
+        aconnect_sse(
+            http, "GET", "/events", headers=headers, params={"batch": batch} if batch else None
+        ) as source,
     ):
         assert source.response.headers["content-type"].startswith("text/event-stream")
         async for event in source.aiter_sse():
@@ -92,10 +94,49 @@ async def test_events_stream_after_commit_and_resume_with_last_event_id(
     assert [by_seq[i] for i in ids] == ["lot.status", "flag.raise"]
 
 
-async def test_events_are_for_qa_auditor_and_admin(
+async def test_events_are_for_qa_auditor_admin_and_supervisors(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
-    for role in ("operator", "supervisor", "warehouse"):
+    for role in ("operator", "warehouse"):
         actor = await actors.get(role)
         assert_problem(await client.get("/events", headers=actor.headers), 403, "ROLE_NOT_ALLOWED")
     assert_problem(await client.get("/events"), 401)
+
+
+async def test_a_supervisor_follows_the_line_of_one_batch(
+    client: httpx.AsyncClient, actors: Actors, served: str
+) -> None:
+    lot, qa = await _setup(client, actors)
+    supervisor, operator = await actors.get("supervisor"), await actors.get("operator")
+    await client.post(
+        "/batches", headers=supervisor.headers, json={"batch_number": "B-2", "product": "CAR-T"}
+    )
+    await client.post("/batches/B-2/start", headers=supervisor.headers)
+    for batch in ("B-2", "B-1", "B-2"):
+        r = await client.post(
+            "/scans", headers=operator.headers, json={"barcode": lot["code"], "batch": batch}
+        )
+        assert r.status_code == 201, r.text
+    # Admin events (a new user, a key) are in the trail but never in the stream.
+    r = await client.post(
+        "/users",
+        headers=actors.admin.headers,
+        json={"username": "n.new", "full_name": "N New", "role": "operator", "password": "x" * 12},
+    )
+    assert r.status_code == 201, r.text
+    await change_status(client, qa, lot["id"], "quarantined", reason="Supplier query")
+    everything = await _take(served, supervisor, 6, last_id="0")
+    assert [e.event for e in everything] == [
+        "lot.status_changed",
+        "scan.recorded",
+        "scan.recorded",
+        "scan.recorded",
+        "lot.status_changed",
+        "flag.raised",
+    ]
+    mine = await _take(served, supervisor, 3, last_id="0", batch="B-2")
+    assert [(e.event, json.loads(e.data)["batch"]) for e in mine] == [
+        ("scan.recorded", "B-2"),
+        ("scan.recorded", "B-2"),
+        ("flag.raised", "B-2"),
+    ]

@@ -182,7 +182,7 @@ async def test_unit_history_tells_the_whole_story(
     bag = made["units"][1]["barcode"]  # built into the kit
     r = await client.get(f"/units/{bag}/history", headers=qa.headers)
     events = [e["event"] for e in r.json()]
-    assert events == ["received", "labelled", "built_into_assembly"], r.json()
+    assert events == ["received", "lot.released", "labelled", "built_into_assembly"], r.json()
     scanned = made["units"][0]["barcode"]
     r = await client.post(
         "/scans", headers=operator.headers, json={"barcode": scanned, "batch": "CT-1"}
@@ -191,6 +191,7 @@ async def test_unit_history_tells_the_whole_story(
     history = (await client.get(f"/units/{scanned}/history", headers=qa.headers)).json()
     assert [e["event"] for e in history] == [
         "received",
+        "lot.released",
         "labelled",
         "scan.accepted",
         "scan.blocked",

@@ -352,6 +352,12 @@ async def test_a_changed_template_prints_only_once_qa_registers_it(
             headers=qa.headers,
         )
         assert_problem(r, 409, "TEMPLATE_ALREADY_REGISTERED")
+        r = await client.post(
+            "/label-templates/pallet/register",
+            json={**register, "signature": qa.signature("Approved")},
+            headers=qa.headers,
+        )
+        assert_problem(r, 404, "TEMPLATE_NOT_FOUND")
         r = await _print(client, warehouse, lot["id"], kind="lot", copies=1)
         assert r.status_code == 201, r.text
         (payload,) = printer.received(1)
@@ -413,6 +419,12 @@ async def test_printers_are_registered_by_the_admin(
         headers=warehouse.headers,
     )
     assert_problem(r, 409, "PRINTER_INACTIVE")
+    r = await client.post(
+        f"/lots/{lot['id']}/print-jobs",
+        json={"printer": "nope", "kind": "lot", "copies": 1},
+        headers=warehouse.headers,
+    )
+    assert assert_problem(r, 422, "UNKNOWN_PRINTER")["errors"][0]["field"] == "printer"
     listed = (await client.get("/printers", headers=warehouse.headers)).json()
     assert [p["name"] for p in listed] == ["dock-2"]
     assert_problem(await client.get("/printers/nope", headers=qa.headers), 404, "PRINTER_NOT_FOUND")

@@ -56,7 +56,7 @@ async def test_datamatrix_on_a_serial_type_receives_the_lot_and_registers_the_un
     r = await _scan(client, warehouse, DATAMATRIX, quantity=2, supplier="Acme Bioprocess")
     assert r.status_code == 201, r.text
     lot = r.json()
-    assert set(lot) == LOT_FIELDS | {"warnings"}
+    assert set(lot) == LOT_FIELDS | {"warnings", "units"}
     assert lot["component_type"] == "BAG"
     assert lot["supplier_lot"] == "BB2406-17A"
     assert lot["expiry_date"] == "2027-06-30"  # day 00: the last day of the month
@@ -70,6 +70,10 @@ async def test_datamatrix_on_a_serial_type_receives_the_lot_and_registers_the_un
     assert [e["action"] for e in events] == ["lot.units_register", "lot.receive"]
     [unit_ref] = events[0]["after"]["units"]
     assert unit_ref["serial"] == "SN000123"
+    # The answer names the unit it registered, as GET /units/{barcode} shows it.
+    [answered] = lot["units"]
+    assert answered["barcode"] == unit_ref["barcode"] and answered["serial"] == "SN000123"
+    assert answered["blocking"] == ["QUARANTINED"] and answered["usable"] is False
     r = await client.get(f"/units/{unit_ref['barcode']}", headers=warehouse.headers)
     assert r.status_code == 200, r.text
     unit = r.json()

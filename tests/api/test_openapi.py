@@ -1,0 +1,111 @@
+"""/openapi.json tells the truth a client generator needs, and /docs works without internet."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from api.main import served_operations
+from api.policy import allowed_roles
+from models.scans import FlagCode
+from models.users import Role
+
+ROOT = "http://test"
+
+
+async def schema(client: httpx.AsyncClient) -> dict[str, Any]:
+    r = await client.get(f"{ROOT}/openapi.json")
+    assert r.status_code == 200
+    document: dict[str, Any] = r.json()
+    return document
+
+
+def problem_codes(operation: dict[str, Any], status: str) -> list[str]:
+    answer = operation["responses"][status]
+    code = answer["content"]["application/problem+json"]["schema"]["properties"]["code"]
+    codes: list[str] = code.get("enum") or code.get("examples")
+    return codes
+
+
+async def test_every_operation_declares_its_errors_as_problems(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    document = await schema(client)
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["bearer"]["description"],
+    }
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for method, path in served_operations(app):
+        operation = document["paths"][path][method.lower()]
+        assert operation["security"] == [{"bearer": []}], path
+        assert problem_codes(operation, "401") == ["UNAUTHORIZED"]
+        if allowed_roles(method, path) != frozenset(Role):
+            assert "ROLE_NOT_ALLOWED" in problem_codes(operation, "403"), (method, path)
+        if "{" in path:
+            assert "404" in operation["responses"], (method, path)
+        if operation.get("parameters") or operation.get("requestBody"):
+            assert "VALIDATION_ERROR" in problem_codes(operation, "422"), (method, path)
+        for status, answer in operation["responses"].items():
+            if status.startswith(("4", "5")):
+                assert set(answer["content"]) == {"application/problem+json"}, (path, status)
+    scans = document["paths"]["/api/v1/scans"]["post"]
+    assert problem_codes(scans, "409") == ["CONFLICT", "SCAN_BLOCKED", "IDEMPOTENCY_CONFLICT"]
+    complete = document["paths"]["/api/v1/batches/{batch_number}/complete"]["post"]
+    assert set(problem_codes(complete, "403")) == {
+        "ROLE_NOT_ALLOWED",
+        "SIGNATURE_INVALID",
+        "SIGNING_LOCKED",
+        "PASSWORD_CHANGE_REQUIRED",
+    }
+    assert {"OPEN_FLAGS", "BOM_INCOMPLETE"} <= set(problem_codes(complete, "409"))
+
+
+async def test_flags_are_typed_with_their_codes(client: httpx.AsyncClient) -> None:
+    document = await schema(client)
+    schemas = document["components"]["schemas"]
+    flag = schemas["ScanFlag"]
+    assert flag["required"] == ["code", "severity", "message"]
+    code = flag["properties"]["code"]
+    enum = schemas[code["$ref"].rsplit("/", 1)[1]]["enum"] if "$ref" in code else code["enum"]
+    assert set(enum) == {c.value for c in FlagCode}
+    assert flag["properties"]["severity"]["enum"] == ["block", "warn"]
+    problem = schemas["Problem"]
+    assert problem["properties"]["flags"]["items"] == {"$ref": "#/components/schemas/ScanFlag"}
+    accepted = schemas["ScanAccepted"]["properties"]["flags"]
+    assert accepted["items"] == {"$ref": "#/components/schemas/ScanFlag"}
+
+
+async def test_the_main_operations_show_a_raw_gs1_scan_and_its_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    document = await schema(client)
+    scans = document["paths"]["/api/v1/scans"]["post"]
+    examples = scans["requestBody"]["content"]["application/json"]["examples"]
+    assert "\x1d" in examples["supplier_gs1"]["value"]["barcode"]
+    accepted = scans["responses"]["201"]["content"]["application/json"]["example"]
+    assert accepted["outcome"] == "accepted"
+    blocked = scans["responses"]["409"]["content"]["application/problem+json"]["example"]
+    assert blocked["code"] == "SCAN_BLOCKED" and blocked["flags"][0]["code"] == "QUARANTINED"
+    receipt = document["paths"]["/api/v1/receipts/scan"]["post"]
+    example = receipt["requestBody"]["content"]["application/json"]["examples"]
+    assert "\x1d" in example["gs1_with_serial"]["value"]["barcode"]
+
+
+async def test_docs_load_nothing_from_the_internet(client: httpx.AsyncClient) -> None:
+    r = await client.get(f"{ROOT}/docs")
+    assert r.status_code == 200
+    html = r.text
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url:\s*'([^']+)'""", html)
+    found = [a or b for a, b in urls]
+    assert found, html
+    assert all(u.startswith("/") and not u.startswith("//") for u in found), found
+    assert not re.search(r"https?://", html), html
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):
+        r = await client.get(f"{ROOT}/static/swagger-ui/{asset}")
+        assert r.status_code == 200 and len(r.content) > 500, asset
+    assert (await client.get(f"{ROOT}/redoc")).status_code == 404
