@@ -6,6 +6,7 @@ from models.batches import Batch, BatchFlag, BomLine
 from models.catalog import ComponentType
 from models.common import Page
 from models.lots import Counter, Lot, LotAdjustment, Recall
+from models.people import Badge, EnrolmentCode, Station, UserSession
 from models.scans import Scan
 from models.units import AssemblyPart, Unit
 from models.users import ApiKey, Role, User
@@ -15,18 +16,22 @@ __all__ = [
     "AssemblyPart",
     "AuditEvent",
     "AuditHead",
+    "Badge",
     "Batch",
     "BatchFlag",
     "BomLine",
     "ComponentType",
     "Counter",
+    "EnrolmentCode",
     "Lot",
     "LotAdjustment",
     "Page",
     "Recall",
     "Role",
     "Scan",
+    "Station",
     "Unit",
     "User",
+    "UserSession",
     "utcnow",
 ]

@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 from api.main import create_app
 from services.config import Settings
-from tests.support import ADMIN_KEY, Actors
+from tests.support import ADMIN_KEY, Actors, Browsers
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("SUTRACE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -125,6 +125,14 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def actors(app: FastAPI, client: httpx.AsyncClient) -> Actors:
     return Actors(app, client)
+
+
+@pytest.fixture
+async def browsers(app: FastAPI) -> AsyncIterator[Browsers]:
+    """Browsers with cookie jars of their own, for people signed in at desks and stations."""
+    opened = Browsers(app)
+    yield opened
+    await opened.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

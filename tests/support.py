@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from models.users import Role, UserCreate
-from services.trust import users
+from services.trust import enrolment, users
 
 ADMIN_KEY = "test-bootstrap-admin-key-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
@@ -46,14 +46,16 @@ class Actors:
         if username in self._made:
             return self._made[username]
         async with self.app.state.sessionmaker() as session, session.begin():
-            data = UserCreate(
-                username=username,
-                full_name=f"Test {username.title()}",
-                role=role,
-                password=PASSWORD,
+            # As in real use: the admin creates the user, the user exchanges the enrolment
+            # code for their own password and key.
+            data = UserCreate(username=username, full_name=f"Test {username.title()}", role=role)
+            now = datetime.now(UTC)
+            _, _, code = await users.create_user(session, "admin", data, now, timedelta(hours=1))
+            done = await enrolment.exchange(
+                session, username, code, now, password=PASSWORD, want_key=True
             )
-            await users.create_user(session, "admin", data, temporary=False)
-            _, key = await users.create_key(session, "admin", username)
+            assert done.key is not None
+            key = done.key[1]
         actor = Actor(username, role, key, PASSWORD)
         self._made[username] = actor
         return actor
@@ -469,7 +471,7 @@ _shared_password_hash: list[str] = []
 
 async def staff(actors: Actors, *roles: Role | str) -> list[Actor]:
     """Users of these roles (usernames as `Actors.get` names them: `qa1`, `operator1`), made in
-    one transaction, each with a key from the service.
+    one transaction, each with a key of their own from the service.
 
     Hashing a password with argon2 dominates a short test's run time, so the users are stored
     directly with one hash of PASSWORD computed once per run; signing still verifies it with
@@ -490,19 +492,18 @@ async def staff(actors: Actors, *roles: Role | str) -> list[Actor]:
         for username, role in wanted:
             if username in actors._made:
                 continue
-            session.add(
-                User(
-                    username=username,
-                    full_name=f"Test {username.title()}",
-                    role=role,
-                    password_hash=_shared_password_hash[0],
-                    password_temporary=False,
-                    created_at=datetime.now(UTC),
-                    created_by="admin",
-                )
+            user = User(
+                username=username,
+                full_name=f"Test {username.title()}",
+                role=role,
+                password_hash=_shared_password_hash[0],
+                password_temporary=False,
+                created_at=datetime.now(UTC),
+                created_by="admin",
             )
+            session.add(user)
             await session.flush()
-            _, key = await users.create_key(session, "admin", username)
+            _, key = await users.issue_own_key(session, user, datetime.now(UTC))
             actors._made[username] = Actor(username, role, key, PASSWORD)
     for username, _ in wanted:
         made.append(actors._made[username])
@@ -526,4 +527,89 @@ async def line_staff(actors: Actors) -> Line:
         warehouse=await actors.get("warehouse"),
         supervisor=await actors.get("supervisor"),
         operator=await actors.get("operator"),
+    )
+
+
+# --- people in browsers: desk sessions, stations, badges and PINs ---------------------------
+
+PIN = "482916"
+
+
+@dataclass
+class Browser:
+    """A browser of its own (its own cookie jar), and the CSRF token of its sign-in."""
+
+    client: httpx.AsyncClient
+    csrf: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a page sends on a state-changing request besides its cookies."""
+        return {"X-CSRF-Token": self.csrf}
+
+
+class Browsers:
+    """Opens browsers on the app, each with its own cookies; closes them at the end."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._open: list[httpx.AsyncClient] = []
+
+    def new(self) -> Browser:
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://test/api/v1"
+        )
+        self._open.append(client)
+        return Browser(client)
+
+    async def signed_in(self, actor: Actor, password: str | None = None) -> Browser:
+        """A desk browser signed in as `actor` with their password."""
+        browser = self.new()
+        r = await browser.client.post(
+            "/sessions", json={"username": actor.username, "password": password or actor.password}
+        )
+        assert r.status_code == 201, r.text
+        browser.csrf = r.json()["csrf_token"]
+        return browser
+
+    async def station(self, name: str = "LINE-1", kind: str = "line") -> Browser:
+        """A browser enrolled as a new station (registered by the admin)."""
+        browser = self.new()
+        r = await browser.client.post(
+            "/stations",
+            json={"name": name, "location": f"{name} location", "kind": kind},
+            headers=ADMIN_HEADERS,
+        )
+        assert r.status_code == 201, r.text
+        code = r.json()["enrolment"]["code"]
+        r = await browser.client.post("/station/enrol", json={"code": code})
+        assert r.status_code == 200, r.text
+        browser.csrf = r.json()["csrf_token"]
+        return browser
+
+    async def close(self) -> None:
+        for client in self._open:
+            await client.aclose()
+
+
+async def give_badge(
+    client: httpx.AsyncClient, actor: Actor, badge: str, pin: str = PIN
+) -> dict[str, Any]:
+    """The admin registers `badge` to `actor`, who sets their own PIN; returns the badge."""
+    r = await client.post(
+        f"/users/{actor.username}/badges", json={"badge": badge}, headers=ADMIN_HEADERS
+    )
+    assert r.status_code == 201, r.text
+    registered: dict[str, Any] = r.json()
+    r = await client.post(
+        "/me/pin", json={"current_password": actor.password, "pin": pin}, headers=actor.headers
+    )
+    assert r.status_code == 204, r.text
+    return registered
+
+
+async def badge_in(station: Browser, badge: str, pin: str = PIN) -> httpx.Response:
+    """Badge, then PIN, at a station browser."""
+    return await station.client.post(
+        "/station/sessions", json={"badge": badge, "pin": pin}, headers=station.headers
     )

@@ -15,7 +15,18 @@ from services.trust import audit
 
 router = secured_router("audit")
 EntityType = Literal[
-    "user", "key", "component_type", "lot", "unit", "batch", "scan", "flag", "recall"
+    "user",
+    "key",
+    "session",
+    "station",
+    "badge",
+    "component_type",
+    "lot",
+    "unit",
+    "batch",
+    "scan",
+    "flag",
+    "recall",
 ]
 Filter = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
