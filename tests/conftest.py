@@ -25,7 +25,8 @@ from fastapi import FastAPI
 
 from api.main import create_app
 from services.config import Settings
-from tests.support import ADMIN_KEY, Actors, Browsers
+from tests.browsers import Browsers
+from tests.support import ADMIN_KEY, Actors
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("SUTRACE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.people import Station, StationCreate, StationPublic, UserSession
-from services.errors import AlreadyExists, Conflict, NotFound, Unauthorized
+from services.errors import AlreadyExists, NotFound, Unauthorized
 from services.trust import audit, credentials
 from services.trust.credentials import Credential
 
@@ -217,8 +217,3 @@ async def _end_sessions(
             entity_id=session_id or 0,
             after={"end_reason": reason, "station": station.name},
         )
-
-
-def conflict_if_disabled(station: Station) -> None:
-    if station.disabled_at is not None:
-        raise Conflict(f"Station '{station.name}' is disabled.", code="STATION_DISABLED")

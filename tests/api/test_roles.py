@@ -12,13 +12,11 @@ from api.main import _check_every_route_has_roles, create_app, served_operations
 from api.policy import API_PREFIX, POLICY, PUBLIC, STATION, allowed_roles
 from models.users import Role
 from services.config import Settings
+from tests.browsers import Browsers, badge_in, give_badge
 from tests.support import (
     ADMIN_HEADERS,
     PASSWORD,
     Actors,
-    Browsers,
-    badge_in,
-    give_badge,
 )
 
 # Operations that stream forever are checked by their own tests.

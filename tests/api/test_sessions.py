@@ -10,11 +10,11 @@ import httpx
 from fastapi import FastAPI
 
 from tests.api.test_audit import all_events, auditor_verify
+from tests.browsers import Browsers
 from tests.support import (
     ADMIN_HEADERS,
     PASSWORD,
     Actors,
-    Browsers,
     assert_problem,
     audit_seq,
     events_since,

@@ -10,20 +10,17 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from tests.browsers import PIN, Browsers, badge_in, give_badge
 from tests.support import (
     ADMIN_HEADERS,
     INSPECTION_OK,
-    PIN,
     SET_GTIN,
     Actors,
-    Browsers,
     assert_problem,
     audit_seq,
-    badge_in,
     create_batch,
     create_type,
     events_since,
-    give_badge,
     line_staff,
     lot_label,
     receive_lot,
