@@ -94,12 +94,13 @@ def check_csrf(request: Request, secret: str | None) -> None:
         )
 
 
-async def check_access(request: Request, session: AsyncSession) -> User:
+async def check_access(request: Request, session: AsyncSession, *, touch: bool = True) -> User:
     """401 without a valid credential, 403 without the CSRF token a cookie request needs, 403
     when the route's declared roles exclude the user's. Binds the credential to the unit of
-    work, so every audit event it writes names it."""
+    work, so every audit event it writes names it. An open stream re-checking its caller
+    passes `touch=False`: watching a dashboard does not keep a sign-in from going idle."""
     caller = await access.authenticate(
-        session, presented(request), now_of(request), request.app.state.settings
+        session, presented(request), now_of(request), request.app.state.settings, touch=touch
     )
     check_csrf(request, caller.csrf_secret)
     user = caller.user

@@ -99,7 +99,8 @@ async def badge_sign_in(
     settings: Settings,
 ) -> Started:
     """Badge, then PIN, at an enrolled station; ends whoever was signed in there."""
-    credentials.bind(session, Credential(kind="station", station=station.name))
+    name = station.name  # still readable once a failed flush has expired the ORM objects
+    credentials.bind(session, Credential(kind="station", station=name))
     row, user = await badges.identify(session, badge)
     credentials.bind(session, Credential(kind="station", station=station.name, badge_id=row.id))
     await badges.check_pin(session, user, pin, signing=False)
@@ -108,7 +109,7 @@ async def badge_sign_in(
         return await _start(session, user, SignInMethod.badge_pin, station, row.id, now, settings)
     except IntegrityError as exc:
         raise Conflict(
-            f"Someone else signed in at station '{station.name}' at the same moment; try again.",
+            f"Someone else signed in at station '{name}' at the same moment; try again.",
             code="STATION_BUSY",
         ) from exc
 
@@ -284,10 +285,17 @@ async def _explain_refusal(session: AsyncSession, token: str, now: datetime) -> 
 async def _end(
     session: AsyncSession, row: UserSession, now: datetime, reason: str, actor: str | None
 ) -> None:
-    row.ended_at = now
-    row.end_reason = reason
-    row.ended_by = actor
-    await session.flush()
+    # Conditional: of two requests ending one session at once, only one ends it and records it.
+    ended = (
+        await session.execute(
+            update(UserSession)
+            .where(col(UserSession.id) == row.id, col(UserSession.ended_at).is_(None))
+            .values(ended_at=now, end_reason=reason, ended_by=actor)
+            .returning(col(UserSession.id))
+        )
+    ).first()
+    if ended is None:
+        return
     await audit.append(
         session,
         actor=actor,

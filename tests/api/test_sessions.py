@@ -3,6 +3,7 @@ credential kinds kept apart, and admins who provision without holding anyone's c
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -290,3 +291,27 @@ async def test_own_keys_after_own_password(
     r = await desk.client.delete(f"/me/keys/{new['id']}", headers=desk.headers)
     assert r.status_code == 204
     assert_problem(await client.get("/me", headers=headers), 401)
+
+
+async def test_a_burst_of_wrong_passwords_gets_five_verifications_at_most(
+    client: httpx.AsyncClient, actors: Actors, browsers: Browsers
+) -> None:
+    """Each attempt is reserved by a conditional UPDATE before argon2 runs: however many
+    arrive at once, five failures are counted and recorded, and the sixth finds the lock."""
+    await actors.get("qa")
+    browser = browsers.new()
+
+    async def attempt() -> int:
+        r = await browser.client.post("/sessions", json={"username": "qa1", "password": "guess"})
+        return r.status_code
+
+    for _ in range(2):  # rounds: the lock holds whatever the interleaving
+        statuses = await asyncio.gather(*(attempt() for _ in range(8)))
+        assert set(statuses) == {401}
+    r = await client.get(
+        "/audit", params={"entity_type": "user", "entity_id": "qa1"}, headers=ADMIN_HEADERS
+    )
+    actions = [e["action"] for e in r.json()["items"]]
+    assert actions.count("signin.fail") == 4 and actions.count("signin.lockout") == 1
+    r = await browser.client.post("/sessions", json={"username": "qa1", "password": PASSWORD})
+    assert_problem(r, 401, "PASSWORD_LOCKED")

@@ -4,6 +4,7 @@ signatures by badge + PIN."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -266,3 +267,22 @@ async def test_a_signature_at_a_station_is_badge_and_pin(
     body["signature"] = {"password": line.qa.password, "meaning": "Quarantine"}
     r = await desk.client.post(url, json=body, headers=desk.headers)
     assert r.status_code == 200, r.text
+
+
+async def test_people_badging_in_at_once_leave_one_person_signed_in(
+    client: httpx.AsyncClient, actors: Actors, browsers: Browsers
+) -> None:
+    """The partial unique index decides: whatever the interleaving, one open session."""
+    people = [await actors.get("operator", f"operator{i}") for i in range(1, 5)]
+    for i, person in enumerate(people):
+        await give_badge(client, person, f"BADGE-{i}")
+    station = await browsers.station()
+    for _ in range(2):
+        answers = await asyncio.gather(*(badge_in(station, f"BADGE-{i}") for i in range(4)))
+        assert {r.status_code for r in answers} <= {201, 409}
+        assert any(r.status_code == 201 for r in answers)
+        for r in answers:
+            if r.status_code == 409:
+                assert_problem(r, 409, "STATION_BUSY")
+        listed = (await client.get("/sessions", headers=ADMIN_HEADERS)).json()["items"]
+        assert [s["station"] for s in listed] == ["LINE-1"]
