@@ -315,3 +315,13 @@ async def test_a_burst_of_wrong_passwords_gets_five_verifications_at_most(
     assert actions.count("signin.fail") == 4 and actions.count("signin.lockout") == 1
     r = await browser.client.post("/sessions", json={"username": "qa1", "password": PASSWORD})
     assert_problem(r, 401, "PASSWORD_LOCKED")
+
+
+async def test_cookies_are_secure_over_https(app: FastAPI, actors: Actors) -> None:
+    await actors.get("qa")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://test/api/v1") as https:
+        r = await https.post("/sessions", json={"username": "qa1", "password": PASSWORD})
+        assert r.status_code == 201, r.text
+        assert "secure" in r.headers["set-cookie"].lower()
+        assert (await https.get("/me")).json()["username"] == "qa1"
