@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from tests.api.test_audit import all_events, auditor_verify
 from tests.browsers import PIN, Browsers, badge_in, give_badge
 from tests.support import (
     ADMIN_HEADERS,
@@ -228,6 +229,9 @@ async def test_scans_at_a_station_carry_its_name_and_the_person(
         ("LINE-7", "operator1"),
         ("HANDHELD-2", "operator1"),
     ]
+    # Events with station credentials chain and verify like any other.
+    assert (await client.get("/audit/verify", headers=ADMIN_HEADERS)).json()["ok"] is True
+    auditor_verify(await all_events(client))
 
 
 async def test_a_signature_at_a_station_is_badge_and_pin(
