@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.routing import APIRoute
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.policy import allowed_roles
 from models.catalog import ComponentType
 from models.labels import Printer, PrintJob
 from models.lots import Lot
+from models.people import Station
 from models.units import Unit
 from models.users import User
-from services.clock import today_in
+from services.clock import Clock, today_in
 from services.config import Settings
 from services.dock import catalog, lots, printers, printing, units
 from services.errors import Forbidden, SutraceError
-from services.trust import users
+from services.trust import access, credentials, stations
+from services.trust.credentials import Credential
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -48,17 +52,59 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def bearer_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return key.strip() or None
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Declared for /docs: a browser signs in with a cookie, a machine client sends a key. The
+# dependency below reads the request itself, so that exactly one of the two decides.
+_bearer = HTTPBearer(auto_error=False, description="An API key (machine clients).")
+_cookie = APIKeyCookie(
+    name=access.SESSION_COOKIE,
+    auto_error=False,
+    description="A sign-in session (browsers). State-changing requests also send X-CSRF-Token.",
+)
 
 
-async def check_access(request: Request, session: AsyncSession) -> User:
-    """401 without a valid key, 403 when the route's declared roles exclude the user's."""
-    user = await users.authenticate(session, bearer_key(request))
+def presented(request: Request) -> access.Presented:
+    return access.Presented(
+        authorization=request.headers.get("authorization"),
+        session_cookie=request.cookies.get(access.SESSION_COOKIE),
+        station_cookie=request.cookies.get(access.STATION_COOKIE),
+    )
+
+
+def now_of(request: Request) -> datetime:
+    clock: Clock = request.app.state.clock
+    return clock.now()
+
+
+def check_csrf(request: Request, secret: str | None) -> None:
+    """A state-changing request made with a cookie carries the CSRF token derived from it."""
+    if secret is None or request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get("x-csrf-token")
+    if not sent:
+        raise Forbidden(
+            "A request made with a sign-in cookie must send its X-CSRF-Token header (the "
+            "csrf_token given at sign-in).",
+            code="CSRF_TOKEN_MISSING",
+        )
+    if not hmac.compare_digest(sent, credentials.csrf_token(secret)):
+        raise Forbidden(
+            "The X-CSRF-Token header does not match this sign-in; reload the page.",
+            code="CSRF_TOKEN_INVALID",
+        )
+
+
+async def check_access(request: Request, session: AsyncSession, *, touch: bool = True) -> User:
+    """401 without a valid credential, 403 without the CSRF token a cookie request needs, 403
+    when the route's declared roles exclude the user's. Binds the credential to the unit of
+    work, so every audit event it writes names it. An open stream re-checking its caller
+    passes `touch=False`: watching a dashboard does not keep a sign-in from going idle."""
+    caller = await access.authenticate(
+        session, presented(request), now_of(request), request.app.state.settings, touch=touch
+    )
+    check_csrf(request, caller.csrf_secret)
+    user = caller.user
     route = request.scope.get("route")
     roles = allowed_roles(request.method, route.path) if isinstance(route, APIRoute) else None
     if roles is None or user.role not in roles:
@@ -67,14 +113,50 @@ async def check_access(request: Request, session: AsyncSession) -> User:
             f"{route.path if isinstance(route, APIRoute) else request.url.path}.",
             code="ROLE_NOT_ALLOWED",
         )
+    credentials.bind(session, caller.credential)
+    request.state.caller = caller
     return user
 
 
-async def authorize(request: Request, session: SessionDep) -> User:
+async def authorize(
+    request: Request,
+    session: SessionDep,
+    _key: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _session_cookie: Annotated[str | None, Depends(_cookie)],
+) -> User:
     return await check_access(request, session)
 
 
 CurrentUser = Annotated[User, Depends(authorize)]
+
+
+async def current_caller(request: Request, user: CurrentUser) -> access.Caller:
+    caller: access.Caller = request.state.caller
+    return caller
+
+
+CallerDep = Annotated[access.Caller, Depends(current_caller)]
+
+
+async def current_station(request: Request, session: SessionDep) -> Station:
+    """The enrolled, enabled station this browser is (its credential cookie), or 401; a
+    state-changing request also needs the station's CSRF token."""
+    token = request.cookies.get(access.STATION_COOKIE)
+    station = await stations.by_token(session, token)
+    check_csrf(request, token)
+    credentials.bind(session, Credential(kind="station", station=station.name))
+    return station
+
+
+StationDep = Annotated[Station, Depends(current_station)]
+
+
+async def get_now(request: Request) -> datetime:
+    """Now by the app's clock, which decides sessions' idle and absolute ends."""
+    return now_of(request)
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
 
 
 async def get_settings(request: Request) -> Settings:

@@ -15,11 +15,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import docs, errors, observability, openapi
 from api.middleware import GuardMiddleware
 from api.observability import ObservabilityMiddleware, configure_logging
-from api.policy import API_PREFIX, allowed_roles
+from api.policy import API_PREFIX, declared
 from api.routes import (
     audit,
     batches,
     component_types,
+    enrolment,
     events,
     flags,
     lots,
@@ -28,9 +29,12 @@ from api.routes import (
     recalls,
     scans,
     service,
+    sessions,
+    stations,
     units,
     users,
 )
+from services.clock import Clock
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
 from services.trust import audit as audit_service
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = sessionmaker
     app.state.version = VERSION
     app.state.signal = Signal()  # events were sequenced: wake the event streams
+    app.state.clock = Clock()  # sessions expire by it; tests move it
 
     errors.install(app)
     configure_logging()
@@ -92,17 +97,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-CSRF-Token"],
         )
 
     app.add_middleware(ObservabilityMiddleware)
     app.include_router(service.public_router)
     docs.install(app)
+    for open_routes in (sessions.open_routes, enrolment.router, stations.open_routes):
+        app.include_router(open_routes, prefix=API_PREFIX)
     app.include_router(observability.router)
     for module in (
         service,
         me,
+        sessions,
         users,
+        stations,
         component_types,
         lots,
         printing,
@@ -133,9 +142,7 @@ def served_operations(app: FastAPI) -> list[tuple[str, str]]:
 def _check_every_route_has_roles(app: FastAPI) -> None:
     """Refuse to start when a served operation has no declared roles."""
     missing = [
-        f"{method} {path}"
-        for method, path in served_operations(app)
-        if allowed_roles(method, path) is None
+        f"{method} {path}" for method, path in served_operations(app) if not declared(method, path)
     ]
     if missing:
         raise RuntimeError(f"routes without declared roles in api/policy.py: {missing}")

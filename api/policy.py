@@ -2,6 +2,7 @@
 
 The table follows the role table of the HTTP contract; paths are relative to /api/v1. A route
 that is served but missing here makes `create_app` fail, so no endpoint ships without roles.
+Every role check applies alike to API keys and to people signed in with a session cookie.
 """
 
 from __future__ import annotations
@@ -23,10 +24,29 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/version"): ALL,
     ("GET", "/me"): ALL,
     ("POST", "/me/password"): ALL,
+    ("POST", "/me/pin"): ALL,
+    ("GET", "/me/keys"): ALL,
+    ("POST", "/me/keys"): ALL,
+    ("DELETE", "/me/keys/{key_id}"): ALL,
+    ("GET", "/me/sessions"): ALL,
+    ("DELETE", "/me/sessions/{session_id}"): ALL,
+    ("GET", "/sessions/current"): ALL,
+    ("DELETE", "/sessions/current"): ALL,
+    ("GET", "/sessions"): frozenset({AD}),
+    ("DELETE", "/sessions/{session_id}"): frozenset({AD}),
     ("POST", "/users"): frozenset({AD}),
     ("GET", "/users"): frozenset({AD}),
-    ("POST", "/users/{username}/keys"): frozenset({AD}),
+    ("POST", "/users/{username}/enrolment"): frozenset({AD}),
+    ("GET", "/users/{username}/keys"): frozenset({AD}),
     ("DELETE", "/users/{username}/keys/{key_id}"): frozenset({AD}),
+    ("POST", "/users/{username}/badges"): frozenset({AD}),
+    ("GET", "/users/{username}/badges"): frozenset({AD}),
+    ("POST", "/badges/{badge_id}/revoke"): frozenset({AD}),
+    ("POST", "/stations"): frozenset({AD}),
+    ("GET", "/stations"): ALL,
+    ("GET", "/stations/{name}"): ALL,
+    ("POST", "/stations/{name}/enrolment"): frozenset({AD}),
+    ("POST", "/stations/{name}/disable"): frozenset({AD}),
     ("POST", "/users/{username}/deactivate"): frozenset({AD}),
     ("POST", "/users/{username}/unlock"): frozenset({AD}),
     ("POST", "/component-types"): frozenset({Q}),
@@ -94,9 +114,32 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/events"): AUDIT_READERS | {S},
 }
 
+# Operations that come before any person is known: they take a secret in the body (a password,
+# an enrolment code) and are refused or recorded by the service itself.
+PUBLIC: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/sessions"),
+        ("POST", "/enrolment"),
+        ("POST", "/station/enrol"),
+    }
+)
+# Operations of an enrolled station itself (its credential cookie), before a person signs in.
+STATION: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/station"),
+        ("POST", "/station/sessions"),
+    }
+)
+
 API_PREFIX = "/api/v1"
 
 
 def allowed_roles(method: str, path: str) -> frozenset[Role] | None:
     """The roles for an operation; `path` is the route template, with or without the prefix."""
     return POLICY.get((method, path.removeprefix(API_PREFIX)))
+
+
+def declared(method: str, path: str) -> bool:
+    """Whether an operation says who may call it: roles, public, or a station's own."""
+    op = (method, path.removeprefix(API_PREFIX))
+    return op in POLICY or op in PUBLIC or op in STATION

@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -18,7 +19,7 @@ import psycopg
 from models.users import Role, UserCreate
 from services.config import Settings
 from services.db import make_engine, make_sessionmaker
-from services.trust import users
+from services.trust import enrolment, users
 from tests.served import kill, start
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,13 +81,17 @@ def make_users(url: str, roles: list[Role]) -> dict[Role, str]:
             async with make_sessionmaker(engine)() as session, session.begin():
                 for role in roles:
                     data = UserCreate(
-                        username=f"bench-{role.value}",
-                        full_name=f"Bench {role}",
-                        role=role,
-                        password=PASSWORD,
+                        username=f"bench-{role.value}", full_name=f"Bench {role}", role=role
                     )
-                    await users.create_user(session, "bench", data, temporary=False)
-                    _, keys[role] = await users.create_key(session, "bench", data.username)
+                    now = datetime.now(UTC)
+                    _, _, code = await users.create_user(
+                        session, "bench", data, now, timedelta(hours=1)
+                    )
+                    done = await enrolment.exchange(
+                        session, data.username, code, now, password=PASSWORD, want_key=True
+                    )
+                    assert done.key is not None
+                    keys[role] = done.key[1]
         finally:
             await engine.dispose()
         return keys

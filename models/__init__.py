@@ -7,6 +7,7 @@ from models.catalog import ComponentType
 from models.common import Page
 from models.labels import Label, LabelTemplate, Printer, PrintJob
 from models.lots import Counter, Lot, LotAdjustment, Recall
+from models.people import Badge, EnrolmentCode, Station, UserSession
 from models.scans import Scan
 from models.units import AssemblyPart, Unit
 from models.users import ApiKey, Role, User
@@ -16,11 +17,13 @@ __all__ = [
     "AssemblyPart",
     "AuditEvent",
     "AuditHead",
+    "Badge",
     "Batch",
     "BatchFlag",
     "BomLine",
     "ComponentType",
     "Counter",
+    "EnrolmentCode",
     "Label",
     "LabelTemplate",
     "Lot",
@@ -31,7 +34,9 @@ __all__ = [
     "Recall",
     "Role",
     "Scan",
+    "Station",
     "Unit",
     "User",
+    "UserSession",
     "utcnow",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field as PydanticField
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
@@ -34,6 +35,8 @@ class AuditEvent(SQLModel, table=True):
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     reason: str | None = Field(default=None, sa_column=Column(Text))
     signature: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # How the actor was known: {"kind": "key", "key_id": 3}, {"kind": "session", ...}, ...
+    credential: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     prev_hash: str | None = Field(default=None, sa_column=Column(String(64)))
     hash: str | None = Field(default=None, sa_column=Column(String(64)))
 
@@ -59,6 +62,10 @@ class AuditEventPublic(SQLModel):
     after: dict[str, Any] | None
     reason: str | None
     signature: dict[str, Any] | None
+    # Shown, and hashed, only when the event has one: events before it existed hash as before.
+    credential: dict[str, Any] | None = PydanticField(
+        default=None, exclude_if=lambda value: value is None
+    )
     prev_hash: str | None
     hash: str | None
 

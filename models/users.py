@@ -1,4 +1,4 @@
-"""Users, their API keys and their roles."""
+"""Users, their API keys, their roles, and the secrets only they set (password, PIN)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
@@ -29,6 +29,9 @@ Password = Annotated[
 AnyPassword = Annotated[
     str, StringConstraints(min_length=1, max_length=256), AfterValidator(no_control_characters)
 ]
+Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,12}$")]
+"""A PIN: 4 to 12 digits, set by its owner, stored as an argon2 hash."""
+AnyPin = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class User(SQLModel, table=True):
@@ -41,8 +44,12 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, sa_column=Column(String(255)))
     password_temporary: bool = True
     active: bool = True
+    # Wrong passwords in a row, at sign-in or signature alike; 5 lock the password.
     failed_signatures: int = 0
     signing_locked: bool = False
+    pin_hash: str | None = Field(default=None, sa_column=Column(String(255)))
+    failed_pins: int = 0
+    pin_locked: bool = False
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_by: str | None = Field(default=None, sa_column=Column(String(64)))
 
@@ -60,10 +67,27 @@ class ApiKey(SQLModel, table=True):
 
 
 class UserCreate(SQLModel):
+    """A new user. The answer carries a one-time enrolment code for them: only they set their
+    password (and PIN), so an admin never knows a secret that acts as someone else."""
+
     username: Username
     full_name: Name
     role: Role
-    password: Password
+    password: str | None = Field(
+        default=None,
+        description="No longer accepted: give the user the enrolment code from the answer.",
+        schema_extra={"deprecated": True},
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _no_admin_password(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "admins no longer set passwords; create the user without one and give them the "
+                "enrolment code from the answer (POST /api/v1/enrolment)"
+            )
+        return None
 
 
 class UserPublic(SQLModel):
@@ -73,6 +97,8 @@ class UserPublic(SQLModel):
     active: bool
     signing_locked: bool
     password_temporary: bool
+    has_pin: bool = False
+    pin_locked: bool = False
     created_at: datetime
 
 
@@ -90,3 +116,21 @@ class PasswordChange(SQLModel):
 class KeyCreated(SQLModel):
     id: int
     key: str
+
+
+class KeyRequest(SQLModel):
+    """Your own password: a new key is a credential, issued to the person who proves it."""
+
+    password: AnyPassword
+
+
+class KeyPublic(SQLModel):
+    id: int
+    user: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class PinSet(SQLModel):
+    current_password: AnyPassword
+    pin: Pin

@@ -1,8 +1,8 @@
 """Seed demo data for a newcomer: users of each role, component types, lots, units.
 
-Users get known keys and a known password, so that a newcomer can try receipts, releases and
-labels at once from /docs. The QA actions are signed by the demo QA user, so the audit trail
-reads as it would in real use.
+Users enrol with a known password and PIN, get known keys and badges, so that a newcomer can try
+receipts, releases and labels at once from /docs, and a station (LINE-1) waits to be enrolled.
+The QA actions are signed by the demo QA user, so the audit trail reads as it would in real use.
 
 Run after `alembic upgrade head`, with the same DATABASE_URL. Does nothing when the demo users
 exist already. Never point it at a production database: the demo keys are public.
@@ -17,9 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from models.base import utcnow
 from models.catalog import ComponentTypeCreate, Risk, Tracking
 from models.labels import TemplateRegister
 from models.lots import Inspection, Lot, LotCreate, LotStatus, LotStatusChange, RecallCreate
+from models.people import StationCreate, StationKind
 from models.signatures import SignatureIn
 from models.units import UnitsCreate
 from models.users import Role, User, UserCreate
@@ -29,9 +31,10 @@ from services.config import Settings
 from services.db import make_engine, make_sessionmaker
 from services.dock import catalog, printers, receiving, units
 from services.quality import lot_status, recalls
-from services.trust import users
+from services.trust import badges, enrolment, stations, users
 
 DEMO_PASSWORD = "demo password 1234"
+DEMO_PIN = "1234"
 DEMO_USERS = [
     ("olivia", "Olivia Operator", Role.operator),
     ("sam", "Sam Supervisor", Role.supervisor),
@@ -43,6 +46,10 @@ DEMO_USERS = [
 
 def demo_key(username: str) -> str:
     return f"demo-{username}-key"
+
+
+def demo_badge(username: str) -> str:
+    return f"BADGE-{username.upper()}"
 
 
 async def seed(settings: Settings) -> list[str]:
@@ -61,17 +68,40 @@ async def seed(settings: Settings) -> list[str]:
             ).scalar_one()
             if have:
                 return ["demo data already present"]
+            now = utcnow()
             for username, full_name, role in DEMO_USERS:
-                data = UserCreate(
-                    username=username, full_name=full_name, role=role, password=DEMO_PASSWORD
+                data = UserCreate(username=username, full_name=full_name, role=role)
+                user, _, code = await users.create_user(
+                    session, "system", data, now, settings.enrolment_valid
                 )
-                await users.create_user(session, "system", data, temporary=False)
+                # Each demo user enrols as a real one would: their own password and PIN.
+                await enrolment.exchange(
+                    session, username, code, now, password=DEMO_PASSWORD, pin=DEMO_PIN
+                )
                 await users.install_key(session, "system", username, demo_key(username))
-                lines.append(f"  {role.value:<10} {username:<7} key: {demo_key(username)}")
+                await badges.register(session, "system", user, demo_badge(username), now)
+                lines.append(
+                    f"  {role.value:<10} {username:<7} key: {demo_key(username):<20} "
+                    f"badge: {demo_badge(username)}"
+                )
+            _, station_code = await stations.create(
+                session,
+                "system",
+                StationCreate(name="LINE-1", location="Cleanroom B, line 1", kind=StationKind.line),
+                now,
+                settings.enrolment_valid,
+            )
+            lines.append(
+                f"  station LINE-1: enrol a browser with code {station_code} "
+                "(POST /api/v1/station/enrol)"
+            )
             lines += await _seed_warehouse(session)
     finally:
         await engine.dispose()
-    return ["demo users (password for signatures: 'demo password 1234'):", *lines]
+    return [
+        f"demo users (password '{DEMO_PASSWORD}' to sign in and sign; PIN {DEMO_PIN}):",
+        *lines,
+    ]
 
 
 DEMO_TYPES = [

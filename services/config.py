@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,6 +47,13 @@ class Settings(BaseSettings):
     """Where the ZPL label templates are read; the repository's services/barcodes/zpl."""
     printer_timeout_s: float = 5.0
     """Seconds a label printer has to take a job's bytes."""
+    # People: sign-in sessions at desks and stations, and the codes that enrol people and stations.
+    session_idle_minutes: float = 15
+    session_max_hours: float = 12
+    station_idle_minutes: float = 5
+    enrolment_hours: float = 72
+    # Secure cookies: None decides per request (HTTPS or not); true behind a TLS proxy.
+    cookie_secure: bool | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -64,6 +72,22 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.site_timezone)
+
+    @property
+    def session_idle(self) -> timedelta:
+        return timedelta(minutes=self.session_idle_minutes)
+
+    @property
+    def station_idle(self) -> timedelta:
+        return timedelta(minutes=self.station_idle_minutes)
+
+    @property
+    def session_max(self) -> timedelta:
+        return timedelta(hours=self.session_max_hours)
+
+    @property
+    def enrolment_valid(self) -> timedelta:
+        return timedelta(hours=self.enrolment_hours)
 
     @property
     def is_sqlite(self) -> bool:

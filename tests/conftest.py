@@ -25,6 +25,7 @@ from fastapi import FastAPI
 
 from api.main import create_app
 from services.config import Settings
+from tests.browsers import Browsers
 from tests.contract import checking_hook
 from tests.support import ADMIN_KEY, Actors
 
@@ -131,6 +132,14 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def actors(app: FastAPI, client: httpx.AsyncClient) -> Actors:
     return Actors(app, client)
+
+
+@pytest.fixture
+async def browsers(app: FastAPI) -> AsyncIterator[Browsers]:
+    """Browsers with cookie jars of their own, for people signed in at desks and stations."""
+    opened = Browsers(app)
+    yield opened
+    await opened.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from models.users import Role, UserCreate
-from services.trust import users
+from services.trust import enrolment, users
 
 ADMIN_KEY = "test-bootstrap-admin-key-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
@@ -48,14 +48,16 @@ class Actors:
         if username in self._made:
             return self._made[username]
         async with self.app.state.sessionmaker() as session, session.begin():
-            data = UserCreate(
-                username=username,
-                full_name=f"Test {username.title()}",
-                role=role,
-                password=PASSWORD,
+            # As in real use: the admin creates the user, the user exchanges the enrolment
+            # code for their own password and key.
+            data = UserCreate(username=username, full_name=f"Test {username.title()}", role=role)
+            now = datetime.now(UTC)
+            _, _, code = await users.create_user(session, "admin", data, now, timedelta(hours=1))
+            done = await enrolment.exchange(
+                session, username, code, now, password=PASSWORD, want_key=True
             )
-            await users.create_user(session, "admin", data, temporary=False)
-            _, key = await users.create_key(session, "admin", username)
+            assert done.key is not None
+            key = done.key[1]
         actor = Actor(username, role, key, PASSWORD)
         self._made[username] = actor
         return actor
@@ -480,7 +482,7 @@ _shared_password_hash: list[str] = []
 
 async def staff(actors: Actors, *roles: Role | str) -> list[Actor]:
     """Users of these roles (usernames as `Actors.get` names them: `qa1`, `operator1`), made in
-    one transaction, each with a key from the service.
+    one transaction, each with a key of their own from the service.
 
     Hashing a password with argon2 dominates a short test's run time, so the users are stored
     directly with one hash of PASSWORD computed once per run; signing still verifies it with
@@ -501,19 +503,18 @@ async def staff(actors: Actors, *roles: Role | str) -> list[Actor]:
         for username, role in wanted:
             if username in actors._made:
                 continue
-            session.add(
-                User(
-                    username=username,
-                    full_name=f"Test {username.title()}",
-                    role=role,
-                    password_hash=_shared_password_hash[0],
-                    password_temporary=False,
-                    created_at=datetime.now(UTC),
-                    created_by="admin",
-                )
+            user = User(
+                username=username,
+                full_name=f"Test {username.title()}",
+                role=role,
+                password_hash=_shared_password_hash[0],
+                password_temporary=False,
+                created_at=datetime.now(UTC),
+                created_by="admin",
             )
+            session.add(user)
             await session.flush()
-            _, key = await users.create_key(session, "admin", username)
+            _, key = await users.issue_own_key(session, user, datetime.now(UTC))
             actors._made[username] = Actor(username, role, key, PASSWORD)
     for username, _ in wanted:
         made.append(actors._made[username])

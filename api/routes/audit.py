@@ -18,6 +18,9 @@ router = secured_router("audit")
 EntityType = Literal[
     "user",
     "key",
+    "session",
+    "station",
+    "badge",
     "component_type",
     "lot",
     "unit",

@@ -29,7 +29,7 @@ from services.dock import checks, parts
 from services.dock.checks import BLOCK, WARN, Flag, source_batch_flagged
 from services.errors import Conflict, Invalid, SutraceError, recorded
 from services.line import batches, resolution, scans
-from services.trust import audit
+from services.trust import audit, credentials
 
 
 class ScanBlocked(SutraceError):
@@ -72,6 +72,7 @@ async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date
         raise Invalid(
             str(exc), code="INVALID_BARCODE", errors=[{"field": "barcode", "message": str(exc)}]
         ) from exc
+    station = _station(session, body)
     digest = request_hash(body)
     username = actor.username  # still readable after a rollback expires the ORM objects
     # A retry with a used client_scan_id is found by the unique constraint when the scan is
@@ -120,7 +121,7 @@ async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date
         flags=[f.as_dict() for f in flags],
         batch_id=batch.id or 0,
         step=body.step,
-        station=body.station,
+        station=station,
         quantity=quantity,
         unit_id=resolved.unit.id if resolved.unit else None,
         lot_id=lot.id if lot else None,
@@ -162,6 +163,22 @@ async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date
         after=audit.snapshot(public),
     )
     return _answer(public, status)
+
+
+def _station(session: AsyncSession, body: ScanCreate) -> str | None:
+    """Where the scan was made: the station credential's own name when the request came through
+    one (a client cannot say otherwise), else what an API-key client sends."""
+    station = credentials.station_of(session)
+    if station is None:
+        return body.station
+    if body.station is not None and body.station != station:
+        raise Invalid(
+            f"This scan comes from station '{station}', not '{body.station}'; leave out "
+            "'station' at an enrolled station.",
+            code="STATION_MISMATCH",
+            errors=[{"field": "station", "message": f"this is station '{station}'"}],
+        )
+    return station
 
 
 def _answer(public: ScanPublic, status: int) -> Accepted:

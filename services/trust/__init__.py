@@ -1,2 +1,4 @@
-"""Trust and audit: who may act (users, API keys, passwords), electronic signatures and their
-lockout, and the tamper-evident audit trail with the event stream read from it."""
+"""Trust and audit: who may act and through what (users, API keys, passwords and PINs,
+enrolment codes, sign-in sessions, stations and badges, one `access.authenticate` for all),
+electronic signatures and their lockout, and the tamper-evident audit trail with the event
+stream read from it."""

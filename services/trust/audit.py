@@ -57,8 +57,9 @@ def snapshot(record: BaseModel | None) -> dict[str, Any] | None:
 
 
 def event_body(row: Any) -> dict[str, Any]:
-    """The hashed fields of a stored event, as `GET /audit` shows them."""
-    return {
+    """The hashed fields of a stored event, as `GET /audit` shows them: `credential` only when
+    the event has one (events written before it existed, or with none, hash as they did)."""
+    body = {
         "seq": row.seq,
         "at": format_at(row.at),
         "actor": row.actor,
@@ -70,6 +71,9 @@ def event_body(row: Any) -> dict[str, Any]:
         "reason": row.reason,
         "signature": row.signature,
     }
+    if row.credential is not None:
+        body["credential"] = row.credential
+    return body
 
 
 async def lock_chain(session: AsyncSession, *, skip_locked: bool = False) -> ChainHead | None:
@@ -100,7 +104,11 @@ async def append(
     reason: str | None = None,
     signature: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event inside the caller's transaction; the sequencer chains it after commit."""
+    """Append one event inside the caller's transaction; the sequencer chains it after commit.
+
+    The event records the credential the unit of work acts through (`credentials.bind`).
+    """
+    credential = session.info.get("credential")
     await session.execute(
         _APPEND,
         {
@@ -113,6 +121,7 @@ async def append(
             "after": after,
             "reason": reason,
             "signature": signature,
+            "credential": None if credential is None else credential.record(),
         },
     )
 
@@ -253,11 +262,11 @@ _VERIFY_ROWS = {
     "postgresql": """
 SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), actor, action,
        entity_type, entity_id, CAST(before AS TEXT), CAST(after AS TEXT), reason,
-       CAST(signature AS TEXT), prev_hash, hash
+       CAST(signature AS TEXT), prev_hash, hash, CAST(credential AS TEXT)
 FROM audit_event WHERE seq >= :start ORDER BY seq LIMIT :chunk""",
     "sqlite": """
 SELECT seq, replace(at, ' ', 'T') || 'Z', actor, action, entity_type, entity_id, before, after,
-       reason, signature, prev_hash, hash
+       reason, signature, prev_hash, hash, credential
 FROM audit_event WHERE seq >= :start ORDER BY seq LIMIT :chunk""",
 }
 
@@ -278,9 +287,11 @@ def _quote(value: str | None) -> str:
 def _stored_canonical(row: Any) -> str:
     """The canonical JSON of a stored event (keys in sorted order), from its stored text."""
     seq, at, actor, action, entity_type, entity_id, before, after, reason, signature = row[:10]
+    credential = row[12]
+    via = "" if credential in (None, "null") else f'"credential":{credential},'
     return (
         f'{{"action":{_quote(action)},"actor":{_quote(actor)},"after":{after or "null"},'
-        f'"at":"{at}","before":{before or "null"},"entity_id":{_quote(entity_id)},'
+        f'"at":"{at}","before":{before or "null"},{via}"entity_id":{_quote(entity_id)},'
         f'"entity_type":{_quote(entity_type)},"reason":{_quote(reason)},"seq":{seq},'
         f'"signature":{signature or "null"}}}'
     )

@@ -1,10 +1,14 @@
-"""Users, API keys, authentication and own-password changes."""
+"""Users, API keys, authentication and the secrets users set for themselves.
+
+Admins create users and revoke credentials; they never hold one of somebody else's. A user
+gets their password, PIN and keys through an enrolment code only they exchange
+(services/trust/enrolment.py), or, once signed in, by proving their own password.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,9 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.base import utcnow
-from models.users import ApiKey, PasswordChange, Role, User, UserCreate, UserPublic
+from models.people import EnrolmentCode
+from models.users import (
+    ApiKey,
+    KeyPublic,
+    PasswordChange,
+    PinSet,
+    Role,
+    User,
+    UserCreate,
+    UserPublic,
+)
 from services.errors import AlreadyExists, Conflict, Invalid, NotFound, Unauthorized
-from services.trust import audit
+from services.trust import audit, credentials, enrolment
 from services.trust.passwords import hash_password
 from services.trust.signatures import check_password, user_public
 
@@ -22,7 +36,7 @@ SYSTEM = "system"
 
 
 def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return credentials.digest(key)
 
 
 def public(user: User) -> UserPublic:
@@ -31,7 +45,7 @@ def public(user: User) -> UserPublic:
 
 # Built once: every request runs it, and building SQL expressions costs more than the query.
 _BY_KEY = (
-    select(User)
+    select(User, col(ApiKey.id))
     .join(ApiKey, col(ApiKey.user_id) == col(User.id))
     .where(
         col(ApiKey.key_hash) == bindparam("key_hash"),
@@ -41,14 +55,16 @@ _BY_KEY = (
 )
 
 
-async def authenticate(session: AsyncSession, key: str | None) -> User:
-    """The active user holding this unrevoked key, or 401."""
+async def authenticate(session: AsyncSession, key: str | None) -> tuple[User, int]:
+    """The active user holding this unrevoked key, and the key's id; or 401."""
     if not key:
-        raise Unauthorized("An API key is required: send 'Authorization: Bearer <key>'.")
-    user = (await session.execute(_BY_KEY, {"key_hash": key_hash(key)})).scalar_one_or_none()
-    if user is None:
+        raise Unauthorized(
+            "Sign in, or send an API key as 'Authorization: Bearer <key>'.",
+        )
+    row = (await session.execute(_BY_KEY, {"key_hash": key_hash(key)})).one_or_none()
+    if row is None:
         raise Unauthorized("The API key is unknown, revoked, or its user is deactivated.")
-    return user
+    return row[0], row[1] or 0
 
 
 async def get_user(session: AsyncSession, username: str) -> User:
@@ -77,9 +93,9 @@ async def list_users(
 
 
 async def create_user(
-    session: AsyncSession, actor: str, data: UserCreate, *, temporary: bool = True
-) -> User:
-    """Create a user. A password set by someone else is temporary: it cannot sign."""
+    session: AsyncSession, actor: str, data: UserCreate, now: datetime, valid: timedelta
+) -> tuple[User, EnrolmentCode, str]:
+    """Create a user without any secret, and their one-time enrolment code (shown once)."""
     taken = (
         await session.execute(select(col(User.id)).where(col(User.username) == data.username))
     ).first()
@@ -92,9 +108,9 @@ async def create_user(
         username=data.username,
         full_name=data.full_name,
         role=data.role,
-        password_hash=await hash_password(data.password),
-        password_temporary=temporary,
-        created_at=utcnow(),
+        password_hash=None,
+        password_temporary=True,
+        created_at=now,
         created_by=actor,
     )
     session.add(user)
@@ -110,17 +126,62 @@ async def create_user(
         entity_id=user.username,
         after=audit.snapshot(public(user)),
     )
-    return user
+    code_row, code = await enrolment.issue(session, actor, user, now, valid)
+    return user, code_row, code
 
 
-async def create_key(session: AsyncSession, actor: str, username: str) -> tuple[ApiKey, str]:
-    """Issue a 256-bit key. It is returned once; only its SHA-256 hash is kept."""
-    raw = secrets.token_urlsafe(32)
-    return await install_key(session, actor, username, raw), raw
+async def issue_own_key(session: AsyncSession, user: User, now: datetime) -> tuple[ApiKey, str]:
+    """A 256-bit key for its owner, returned once; only its SHA-256 hash is kept.
+
+    Callers have established that `user` is the one asking: they exchanged their enrolment
+    code, or proved their password (`create_own_key`). The tests' and benchmarks' users get
+    their keys here, as their owner, after the service has made them.
+    """
+    raw = credentials.new_secret()
+    key = ApiKey(user_id=user.id or 0, key_hash=key_hash(raw), created_at=now)
+    session.add(key)
+    await session.flush()
+    await audit.append(
+        session,
+        actor=user.username,
+        action="key.create",
+        entity_type="key",
+        entity_id=str(key.id),
+        after=_key_snapshot(key, user.username),
+    )
+    return key, raw
+
+
+async def create_own_key(
+    session: AsyncSession, user: User, password: str, now: datetime
+) -> tuple[ApiKey, str]:
+    """A key for yourself, after your own password (a wrong one counts towards the lockout)."""
+    await check_password(session, user, password)
+    return await issue_own_key(session, user, now)
+
+
+async def list_keys(session: AsyncSession, user: User) -> list[KeyPublic]:
+    """A user's keys: ids and dates, never a key or its hash."""
+    rows = (
+        (
+            await session.execute(
+                select(ApiKey).where(col(ApiKey.user_id) == user.id).order_by(col(ApiKey.id))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return [
+        KeyPublic(
+            id=k.id or 0, user=user.username, created_at=k.created_at, revoked_at=k.revoked_at
+        )
+        for k in rows
+    ]
 
 
 async def install_key(session: AsyncSession, actor: str, username: str, raw: str) -> ApiKey:
-    """Store the hash of `raw` as a key of `username` (demo data installs known keys)."""
+    """Store the hash of a known `raw` as a key of `username`: demo data only, whose keys are
+    public anyway (scripts/seed_demo.py)."""
     user = await get_user(session, username)
     if not user.active:
         raise Conflict(
@@ -188,12 +249,15 @@ async def deactivate(session: AsyncSession, actor: User, username: str) -> User:
 
 
 async def unlock(session: AsyncSession, actor: str, username: str) -> User:
+    """Unlock the password and the PIN after five failures, and forget the failures."""
     user = await get_user(session, username)
-    if not user.signing_locked and user.failed_signatures == 0:
+    if not (user.signing_locked or user.failed_signatures or user.pin_locked or user.failed_pins):
         return user
     before = audit.snapshot(public(user))
     user.signing_locked = False
     user.failed_signatures = 0
+    user.pin_locked = False
+    user.failed_pins = 0
     await session.flush()
     await audit.append(
         session,
@@ -226,6 +290,25 @@ async def change_own_password(session: AsyncSession, user: User, change: Passwor
         session,
         actor=user.username,
         action="user.password_change",
+        entity_type="user",
+        entity_id=user.username,
+        before=before,
+        after=audit.snapshot(public(user)),
+    )
+
+
+async def set_own_pin(session: AsyncSession, user: User, change: PinSet) -> None:
+    """Set your own PIN, after your own password (a wrong one counts towards the lockout)."""
+    await check_password(session, user, change.current_password)
+    before = audit.snapshot(public(user))
+    user.pin_hash = await hash_password(change.pin)
+    user.failed_pins = 0
+    user.pin_locked = False
+    await session.flush()
+    await audit.append(
+        session,
+        actor=user.username,
+        action="user.pin_set",
         entity_type="user",
         entity_id=user.username,
         before=before,

@@ -63,18 +63,25 @@ def auditor_verify(events: list[dict[str, Any]]) -> str:
 
 
 async def _some_history(client: httpx.AsyncClient) -> None:
+    """An admin creates Ann; Ann enrols (her own password and key); the admin revokes the key
+    and deactivates her."""
     r = await client.post(
         "/users",
         headers=ADMIN,
-        json={
-            "username": "ann",
-            "full_name": "Ann Ærø-Ünïcode",
-            "role": "qa",
-            "password": "temporary password",
-        },
+        json={"username": "ann", "full_name": "Ann Ærø-Ünïcode", "role": "qa"},
     )
     assert r.status_code == 201
-    key = (await client.post("/users/ann/keys", headers=ADMIN)).json()
+    r = await client.post(
+        "/enrolment",
+        json={
+            "username": "ann",
+            "code": r.json()["enrolment"]["code"],
+            "password": "ann's own password",
+            "key": True,
+        },
+    )
+    assert r.status_code == 200, r.text
+    key = r.json()["key"]
     await client.delete(f"/users/ann/keys/{key['id']}", headers=ADMIN)
     await client.post("/users/ann/deactivate", headers=ADMIN)
 
@@ -83,16 +90,17 @@ async def test_each_action_is_one_event_with_before_and_after(client: httpx.Asyn
     start = (await client.get("/audit/head", headers=ADMIN)).json()["seq"]
     await _some_history(client)
     events = [e for e in await all_events(client) if e["seq"] > start]
-    assert [e["action"] for e in events] == [
-        "user.deactivate",
-        "key.revoke",
-        "key.create",
-        "user.create",
-    ]  # newest first
+    assert [(e["action"], e["actor"], e["credential"]["kind"]) for e in events] == [
+        ("user.deactivate", "admin", "key"),
+        ("key.revoke", "admin", "key"),
+        ("key.create", "ann", "enrolment"),
+        ("enrolment.exchange", "ann", "enrolment"),
+        ("enrolment.issue", "admin", "key"),
+        ("user.create", "admin", "key"),
+    ]  # newest first, each with the credential it came through
     for event in events:
-        assert set(event) == FIELDS
-        assert event["actor"] == "admin"
-    create, deactivate = events[3], events[0]
+        assert set(event) == FIELDS | {"credential"}
+    create, deactivate = events[5], events[0]
     assert create["before"] is None
     assert create["after"]["full_name"] == "Ann Ærø-Ünïcode"
     assert create["entity_type"] == "user" and create["entity_id"] == "ann"
@@ -101,7 +109,7 @@ async def test_each_action_is_one_event_with_before_and_after(client: httpx.Asyn
     assert revoke["entity_type"] == "key"
     assert revoke["before"]["revoked_at"] is None and revoke["after"]["revoked_at"]
     dumped = json.dumps(events)
-    assert "temporary password" not in dumped and "argon2" not in dumped
+    assert "ann's own password" not in dumped and "argon2" not in dumped
 
 
 async def test_an_auditor_rebuilds_every_hash_from_the_api_alone(
@@ -159,6 +167,7 @@ async def _tamper(app: FastAPI, *statements: str) -> None:
         "UPDATE audit_event SET hash = 'x' WHERE seq = 2",
         "DELETE FROM audit_event WHERE seq = 2",
         "DELETE FROM audit_event",
+        "UPDATE audit_event SET credential = NULL WHERE seq = 3",
     ],
 )
 async def test_the_database_refuses_to_rewrite_history(
@@ -190,16 +199,17 @@ async def test_the_database_refuses_to_rewrite_history(
             3,
         ),
         # The tail cut off: the head row still remembers it.
-        (["DELETE FROM audit_event WHERE seq = (SELECT max(seq) FROM audit_event)"], 6),
+        (["DELETE FROM audit_event WHERE seq = (SELECT max(seq) FROM audit_event)"], 8),
+        (["UPDATE audit_event SET credential = NULL WHERE seq = 3"], 3),
     ],
-    ids=["altered", "after-nulled", "deleted", "reordered", "truncated"],
+    ids=["altered", "after-nulled", "deleted", "reordered", "truncated", "credential-dropped"],
 )
 async def test_verify_finds_tampering(
     app: FastAPI, client: httpx.AsyncClient, statements: list[str], first_bad: int
 ) -> None:
     await _some_history(client)
     head = (await client.get("/audit/head", headers=ADMIN)).json()
-    assert head["seq"] == 6  # the bootstrap admin and key, then four actions
+    assert head["seq"] == 8  # the bootstrap admin and key, then six events
     await _tamper(app, *statements)
     r = await client.get("/audit/verify", headers=ADMIN)
     assert r.status_code == 200
@@ -218,13 +228,13 @@ async def test_chain_stays_linear_under_concurrent_writers(served: str) -> None:
                     "username": f"user{i}",
                     "full_name": f"User {i}",
                     "role": "operator",
-                    "password": "temporary password",
                 },
             )
             return r.status_code
 
         async def key(i: int) -> int:
-            return (await client.post(f"/users/user{i % 5}/keys", headers=ADMIN)).status_code
+            r = await client.post(f"/users/user{i % 5}/enrolment", headers=ADMIN)
+            return r.status_code
 
         assert await asyncio.gather(*(create(i) for i in range(12))) == [201] * 12
         statuses = await asyncio.gather(*(key(i) for i in range(60)))
@@ -236,7 +246,7 @@ async def test_chain_stays_linear_under_concurrent_writers(served: str) -> None:
             if all(e["seq"] is not None for e in events) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.05)
-        assert len(events) == 2 + 12 + 60
+        assert len(events) == 2 + 12 * 2 + 60  # each user.create issues an enrolment code
         assert sorted(e["seq"] for e in events) == list(range(1, len(events) + 1))
         auditor_verify(events)
         assert (await client.get("/audit/verify", headers=ADMIN)).json()["ok"] is True

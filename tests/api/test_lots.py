@@ -410,7 +410,16 @@ async def test_the_signature_seals_the_record_as_changed(
     assert r.status_code == 200, r.text
     event = (await audit_events(client, "lot", lot["id"], qa.headers))[0]
     signature = event["signature"]
-    assert set(signature) == {"username", "full_name", "at", "meaning", "record_hash"}
+    assert set(signature) == {
+        "username",
+        "full_name",
+        "at",
+        "meaning",
+        "record_hash",
+        "components",
+        "station",
+    }
+    assert signature["components"] == ["password"] and signature["station"] is None
     assert signature["full_name"] == "Test Qa1"
     assert signature["record_hash"] == _sha256_canonical(event["after"])
 
@@ -541,40 +550,33 @@ async def test_release_is_stored_with_signature_and_inspection(
     assert signature["record_hash"] == _sha256_canonical({**audited_lot(shown), "release": None})
 
 
-async def test_signing_with_a_temporary_password_is_refused(
+async def test_a_new_user_signs_with_the_password_they_set_themselves(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
+    """No admin-set password exists to sign with: the user sets theirs with the enrolment
+    code and signs with it at once."""
     _, warehouse = await _setup(client, actors)
     r = await client.post(
         "/users",
-        json={
-            "username": "new.qa",
-            "full_name": "New Qa",
-            "role": "qa",
-            "password": "temporary password 1",
-        },
+        json={"username": "new.qa", "full_name": "New Qa", "role": "qa"},
         headers=ADMIN_HEADERS,
     )
     assert r.status_code == 201, r.text
-    key = (await client.post("/users/new.qa/keys", headers=ADMIN_HEADERS)).json()["key"]
-    new_qa = Actor("new.qa", Role.qa, key, "temporary password 1")
-    lot = await receive_lot(client, warehouse, "SET", "TS-1")
-    head = await audit_seq(client)
-    r = await change_status(client, new_qa, lot["id"], "rejected")
-    body = assert_problem(r, 403, "PASSWORD_CHANGE_REQUIRED")
-    assert "/me/password" in body["detail"]
-    assert (await _lot(client, lot["id"], new_qa.headers))["status"] == "quarantined"
-    assert await audit_seq(client) == head
-
     r = await client.post(
-        "/me/password",
-        json={"current_password": new_qa.password, "new_password": "my own password 2"},
-        headers=new_qa.headers,
+        "/enrolment",
+        json={
+            "username": "new.qa",
+            "code": r.json()["enrolment"]["code"],
+            "password": "my own password 2",
+            "key": True,
+        },
     )
-    assert r.status_code in (200, 204), r.text
-    new_qa.password = "my own password 2"
+    assert r.status_code == 200, r.text
+    new_qa = Actor("new.qa", Role.qa, r.json()["key"]["key"], "my own password 2")
+    lot = await receive_lot(client, warehouse, "SET", "TS-1")
     r = await change_status(client, new_qa, lot["id"], "rejected")
     assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert r.json()["release"] is None
 
 
 async def test_wrong_signature_is_recorded_and_changes_nothing(

@@ -30,6 +30,18 @@ async def test_openapi_and_docs_are_public_and_list_full_paths(
     assert r.status_code == 200
     paths = r.json()["paths"]
     assert "/api/v1/users/{username}/keys" in paths and "/api/v1/audit/verify" in paths
+    # Both ways in are declared: a key for machine clients, a session cookie for browsers.
+    schemes = r.json()["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (machine clients).",
+    }
+    assert schemes["APIKeyCookie"]["in"] == "cookie"
+    assert schemes["APIKeyCookie"]["name"] == "sutrace_session"
+    security = paths["/api/v1/lots"]["get"]["security"]
+    assert {"HTTPBearer": []} in security and {"APIKeyCookie": []} in security
+    assert "security" not in paths["/api/v1/sessions"]["post"]
     r = await client.get("http://test/docs")
     assert r.status_code == 200 and "swagger" in r.text.lower()
 

@@ -13,31 +13,35 @@ from models.users import ApiKey
 from tests.support import ADMIN_KEY, PASSWORD, Actors, assert_problem
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-NEW_USER = {
-    "username": "j.doe",
-    "full_name": "Jane Doe",
-    "role": "qa",
-    "password": "temporary-pass-123",
-}
+NEW_USER = {"username": "j.doe", "full_name": "Jane Doe", "role": "qa"}
+OWN_PASSWORD = "temporary-pass-123"  # Jane's own, set with her enrolment code
 
 
 async def _create_with_key(client: httpx.AsyncClient, body: dict[str, str] = NEW_USER) -> str:
+    """The admin creates the user; the user enrols with the code, taking a key of their own."""
     r = await client.post("/users", json=body, headers=ADMIN)
     assert r.status_code == 201, r.text
-    r = await client.post(f"/users/{body['username']}/keys", headers=ADMIN)
-    assert r.status_code == 201, r.text
-    key: str = r.json()["key"]
+    enrol = {
+        "username": body["username"],
+        "code": r.json()["enrolment"]["code"],
+        "password": OWN_PASSWORD,
+        "key": True,
+    }
+    r = await client.post("/enrolment", json=enrol)
+    assert r.status_code == 200, r.text
+    key: str = r.json()["key"]["key"]
     return key
 
 
-async def test_admin_creates_user_with_temporary_password(client: httpx.AsyncClient) -> None:
+async def test_admin_creates_user_without_a_password(client: httpx.AsyncClient) -> None:
     r = await client.post("/users", json=NEW_USER, headers=ADMIN)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["username"] == "j.doe"
     assert body["role"] == "qa"
-    assert body["password_temporary"] is True
+    assert body["password_temporary"] is True and body["has_pin"] is False
     assert "password" not in body and "password_hash" not in body
+    assert len(body["enrolment"]["code"]) == 23 and body["enrolment"]["expires_at"]
     r = await client.get("/users", headers=ADMIN)
     assert r.status_code == 200
     assert [u["username"] for u in r.json()["items"]] == ["admin", "j.doe"]
@@ -85,7 +89,7 @@ async def test_revoked_key_stops_on_next_request(client: httpx.AsyncClient) -> N
     key = await _create_with_key(client)
     headers = {"Authorization": f"Bearer {key}"}
     assert (await client.get("/me", headers=headers)).status_code == 200
-    r = await client.post("/users/j.doe/keys", headers=ADMIN)
+    r = await client.post("/me/keys", json={"password": OWN_PASSWORD}, headers=headers)
     second = r.json()
     r = await client.delete(f"/users/j.doe/keys/{second['id'] - 1}", headers=ADMIN)
     assert r.status_code == 204
@@ -104,7 +108,8 @@ async def test_deactivation_stops_keys_and_the_username_is_never_reused(
     assert_problem(await client.get("/me", headers={"Authorization": f"Bearer {key}"}), 401)
     r = await client.post("/users", json=NEW_USER, headers=ADMIN)
     assert_problem(r, 409, "ALREADY_EXISTS")
-    assert_problem(await client.post("/users/j.doe/keys", headers=ADMIN), 409, "USER_INACTIVE")
+    r = await client.post("/users/j.doe/enrolment", headers=ADMIN)
+    assert_problem(r, 409, "USER_INACTIVE")
     assert_problem(
         await client.post("/users/admin/deactivate", headers=ADMIN), 409, "CANNOT_DEACTIVATE_SELF"
     )

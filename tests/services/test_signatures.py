@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,13 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.signatures import SignatureIn
 from models.users import Role, User, UserCreate
 from services.errors import Forbidden
-from services.trust import audit, signatures, users
+from services.trust import audit, enrolment, signatures, users
 from tests.support import PASSWORD
 
 
 async def _user(session: AsyncSession, *, temporary: bool) -> User:
-    data = UserCreate(username="signer", full_name="Sam Signer", role=Role.qa, password=PASSWORD)
-    return await users.create_user(session, "admin", data, temporary=temporary)
+    """A user just created (no password of their own yet), or one who has enrolled."""
+    data = UserCreate(username="signer", full_name="Sam Signer", role=Role.qa)
+    now = datetime.now(UTC)
+    user, _, code = await users.create_user(session, "admin", data, now, timedelta(hours=1))
+    if not temporary:
+        await enrolment.exchange(session, user.username, code, now, password=PASSWORD)
+    return user
 
 
 async def test_temporary_password_cannot_sign(app: FastAPI) -> None:
