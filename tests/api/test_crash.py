@@ -41,6 +41,8 @@ async def _prepare(
     return [u["barcode"] for u in units] + [sets["code"]], [bags["id"], sets["id"]], qa, operator
 
 
+@pytest.mark.req("URS-039", "URS-034")
+@pytest.mark.req("URS-048", "URS-014", negative=True)
 async def test_sigkill_mid_load_loses_nothing_answered(
     client: httpx.AsyncClient, actors: Actors, settings: Settings
 ) -> None:

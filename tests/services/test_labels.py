@@ -24,6 +24,8 @@ from services.barcodes.labels import (
     unit_label,
 )
 
+pytestmark = pytest.mark.req("URS-037")
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SVG_NS = "{http://www.w3.org/2000/svg}"
 GS = "\x1d"
@@ -369,6 +371,7 @@ def _unit(**overrides: Any) -> tuple[bytes, str]:
         (_unit, {"serial": "S\x07"}, "S\\x07"),
     ],
 )
+@pytest.mark.req("URS-037", negative=True)
 def test_label_error_names_the_value(render: Any, overrides: dict[str, Any], named: str) -> None:
     with pytest.raises(LabelError) as caught:
         render(**overrides)
