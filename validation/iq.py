@@ -27,7 +27,7 @@ from pathlib import Path
 
 from validation import environment
 from validation.iq_checks import FAIL, INFO, PASS, Check, Options, database, installation, settings
-from validation.package import write_manifest
+from validation.manifest import write_manifest
 from validation.render import Cell, Document, Fields, Heading, Paragraph, Signatures, Table
 
 MEANING = [

@@ -73,25 +73,27 @@ def installation() -> list[Check]:
             PASS if sys.version_info >= (3, 11) else FAIL,
         ),
     ]
-    wrong = _unsatisfied_dependencies()
+    wrong, found = _dependencies()
     checks.append(
         Check(
             "Installation",
             "Dependencies",
             "every dependency installed within the range sutrace declares",
-            "; ".join(wrong) if wrong else environment.libraries(),
+            "; ".join(wrong) if wrong else ", ".join(found),
             FAIL if wrong else PASS,
         )
     )
     return checks
 
 
-def _unsatisfied_dependencies() -> list[str]:
+def _dependencies() -> tuple[list[str], list[str]]:
+    """The declared dependencies not satisfied, and every one found with its version."""
     try:
         declared = importlib.metadata.requires("sutrace") or []
     except importlib.metadata.PackageNotFoundError:
-        return ["sutrace is not installed (pip install .)"]
+        return ["sutrace is not installed (pip install .)"], []
     wrong: list[str] = []
+    found: list[str] = []
     for line in declared:
         requirement = Requirement(line)
         if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
@@ -101,7 +103,9 @@ def _unsatisfied_dependencies() -> list[str]:
             wrong.append(f"{requirement.name} is missing")
         elif not requirement.specifier.contains(version, prereleases=True):
             wrong.append(f"{requirement.name} {version} is outside {requirement.specifier}")
-    return wrong
+        else:
+            found.append(f"{requirement.name} {version}")
+    return wrong, found
 
 
 def settings(env: Mapping[str, str], options: Options) -> tuple[list[Check], Settings | None]:
@@ -366,10 +370,13 @@ async def _backup_of_this_database(engine: AsyncEngine, read: Settings, path: Pa
             await conn.execute(text("SELECT hash FROM audit_event WHERE seq = :s"), {"s": seq})
         ).scalar()
         await conn.rollback()
-    same = seq == 0 or live == digest  # seq 0: a backup taken before the first event
-    found = f"backup head seq {seq} hash {digest}: " + (
-        "the same event in the live chain" if same else "NOT an event of the live chain"
-    )
+    if seq == 0:  # taken before the first event: nothing to compare yet
+        same, found = True, "the backup holds no audit event yet"
+    else:
+        same = live == digest
+        found = f"backup head seq {seq} hash {digest}: " + (
+            "the same event in the live chain" if same else "NOT an event of the live chain"
+        )
     return Check("Backups", "Backup is of this database", expected, found, PASS if same else FAIL)
 
 

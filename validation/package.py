@@ -11,7 +11,6 @@ results as JSON and CSV, the requirements as executed, and a SHA-256 manifest of
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import shutil
@@ -21,10 +20,11 @@ from datetime import datetime
 from pathlib import Path
 
 from validation.environment import Commit
+from validation.manifest import MANIFEST, write_manifest
 from validation.requirements import Catalogue
 from validation.trace import DATABASE_NAMES, FAILED, Gap, TracedTest, gaps, matrix, summarise
 
-MANIFEST = "MANIFEST.sha256"
+__all__ = ["MANIFEST", "Run", "write_package"]
 
 
 @dataclass
@@ -97,37 +97,6 @@ def _new_folder(root: Path, name: str) -> Path:
             continue
         return folder
     raise RuntimeError(f"no free folder name for {name} under {root}")
-
-
-def write_manifest(folder: Path) -> Path:
-    """`sha256sum` format: the hash, two spaces, the file's path in the folder."""
-    lines = [
-        f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(folder).as_posix()}"
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != MANIFEST
-    ]
-    manifest = folder / MANIFEST
-    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return manifest
-
-
-def verify_manifest(folder: Path) -> list[str]:
-    """Files that changed, went missing, or are not listed; empty when the folder is intact."""
-    problems: list[str] = []
-    listed: set[str] = set()
-    for line in (folder / MANIFEST).read_text(encoding="utf-8").splitlines():
-        digest, _, name = line.partition("  ")
-        listed.add(name)
-        path = folder / name
-        if not path.is_file():
-            problems.append(f"{name} is missing")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            problems.append(f"{name} changed")
-    for path in folder.rglob("*"):
-        name = path.relative_to(folder).as_posix()
-        if path.is_file() and name != MANIFEST and name not in listed:
-            problems.append(f"{name} is not in the manifest")
-    return problems
 
 
 def _results_json(run: Run) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from validation.requirements import Catalogue, Requirement
+if TYPE_CHECKING:
+    from validation.requirements import Catalogue, Requirement
 
 DATABASES = ("sqlite", "postgresql")
 DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", None: "no database"}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from validation.package import MANIFEST, verify_manifest
+from validation.manifest import MANIFEST, verify_manifest
 
 pytestmark = pytest.mark.req("URS-053")
 ROOT = Path(__file__).resolve().parents[2]
