@@ -27,9 +27,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services import audit
 from services.config import DEFAULT_DATABASE_URL, Settings
 from services.db import make_engine
+from services.trust import audit
 from validation import environment
 
 PASS, FAIL, INFO = "pass", "fail", "info"
