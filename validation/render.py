@@ -36,6 +36,7 @@ class Cell:
     text: str
     tone: str | None = None  # ok, bad, warn
     bold: bool = False
+    link: str | None = None  # an anchor in the HTML (`URS-014`); the PDF shows the text only
 
 
 Text = str | Cell
@@ -111,6 +112,8 @@ table.fields th { width: 28%; font-weight: 600; } table.small { font-size: .82em
 def _cell_html(value: Text, tag: str = "td") -> str:
     cell = value if isinstance(value, Cell) else Cell(value)
     text = html.escape(cell.text)
+    if cell.link:
+        text = f'<a href="#{html.escape(cell.link)}">{text}</a>'
     if cell.bold:
         text = f"<b>{text}</b>"
     style = f' style="background:{TONE_HTML[cell.tone]}"' if cell.tone else ""

@@ -135,7 +135,7 @@ def _overview(document: Document, run: Run) -> None:
         verified = run.verified(requirement.id)
         rows.append(
             [
-                Cell(requirement.id, bold=True),
+                Cell(requirement.id, bold=True, link=requirement.id),
                 requirement.area,
                 f"{requirement.risk} ({requirement.impact})",
                 f"{len(functions)} ({negatives} negative)",
@@ -226,7 +226,9 @@ def _area_number(run: Run, area: str) -> int:
 def _deviation_rows(run: Run) -> list[list[str | Cell]]:
     rows: list[list[str | Cell]] = []
     for gap in run.gaps:
-        rows.append([Cell("not verified", "bad"), gap.requirement, gap.problem])
+        rows.append(
+            [Cell("not verified", "bad"), Cell(gap.requirement, link=gap.requirement), gap.problem]
+        )
     for test in run.tests:
         if test.outcome in FAILED:
             rows.append([Cell(f"{test.outcome}", "bad"), test.nodeid, test.message])
