@@ -7,6 +7,7 @@ COPY pyproject.toml README.md ./
 COPY api ./api
 COPY models ./models
 COPY services ./services
+COPY validation ./validation
 RUN /venv/bin/pip install --no-cache-dir '.[png]'
 
 FROM python:3.11-slim
@@ -18,6 +19,7 @@ COPY migrations ./migrations
 COPY api ./api
 COPY models ./models
 COPY services ./services
+COPY validation ./validation
 ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite:////data/sutrace.db

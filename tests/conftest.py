@@ -29,6 +29,8 @@ from tests.browsers import Browsers
 from tests.contract import checking_hook
 from tests.support import ADMIN_KEY, Actors
 
+pytest_plugins = ["validation.pytest_plugin"]  # traces, results, the validation package
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("SUTRACE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("SUTRACE_REQUIRE_PG") == "1"

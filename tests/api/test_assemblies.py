@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import (
     UNIT_FIELDS,
@@ -82,6 +83,7 @@ async def _lot(client: httpx.AsyncClient, line: Line, lot_id: int) -> dict[str, 
     return lot
 
 
+@pytest.mark.req("URS-035", "URS-014", "URS-034")
 async def test_build_from_units_and_lot_quantities(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -123,6 +125,7 @@ async def test_build_from_units_and_lot_quantities(
     assert (await _unit(client, line, kit["barcode"]))["status"] == "consumed"
 
 
+@pytest.mark.req("URS-046", "URS-035", negative=True)
 async def test_only_the_warehouse_builds(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     bags = await released_lot(client, line.qa, line.warehouse, "BAG", "BB-1")
@@ -135,6 +138,7 @@ async def test_only_the_warehouse_builds(client: httpx.AsyncClient, actors: Acto
     assert await lot_total(client, line.qa.headers) == total
 
 
+@pytest.mark.req("URS-035", "URS-011", "URS-002", negative=True)
 async def test_a_kit_is_blocked_while_a_part_is_quarantined(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -154,6 +158,8 @@ async def test_a_kit_is_blocked_while_a_part_is_quarantined(
     await scan_ok(client, line.operator, kit["barcode"], BATCH)
 
 
+@pytest.mark.req("URS-033")
+@pytest.mark.req("URS-035", negative=True)
 async def test_the_kit_view_shows_what_blocks_a_part(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -168,6 +174,7 @@ async def test_the_kit_view_shows_what_blocks_a_part(
     assert view["usable"] is False and view["blocking"] == ["QUARANTINED"]
 
 
+@pytest.mark.req("URS-035", "URS-011", negative=True)
 async def test_a_kit_is_blocked_when_a_part_is_recalled(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -187,6 +194,7 @@ async def test_a_kit_is_blocked_when_a_part_is_recalled(
     assert (await _unit(client, line, kit["barcode"]))["status"] == "available"
 
 
+@pytest.mark.req("URS-035", "URS-011", negative=True)
 async def test_a_nested_kit_is_blocked_when_an_inner_part_is_recalled(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -204,6 +212,7 @@ async def test_a_nested_kit_is_blocked_when_an_inner_part_is_recalled(
     assert (await _unit(client, line, pack["barcode"]))["status"] == "available"
 
 
+@pytest.mark.req("URS-035", "URS-014", negative=True)
 async def test_a_used_part_cannot_be_built_in(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     bags = await released_lot(client, line.qa, line.warehouse, "BAG", "BB-1")

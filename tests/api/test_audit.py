@@ -86,6 +86,8 @@ async def _some_history(client: httpx.AsyncClient) -> None:
     await client.post("/users/ann/deactivate", headers=ADMIN)
 
 
+@pytest.mark.req("URS-045")
+@pytest.mark.req("URS-038", negative=True)
 async def test_each_action_is_one_event_with_before_and_after(client: httpx.AsyncClient) -> None:
     start = (await client.get("/audit/head", headers=ADMIN)).json()["seq"]
     await _some_history(client)
@@ -112,6 +114,7 @@ async def test_each_action_is_one_event_with_before_and_after(client: httpx.Asyn
     assert "ann's own password" not in dumped and "argon2" not in dumped
 
 
+@pytest.mark.req("URS-039", "URS-041")
 async def test_an_auditor_rebuilds_every_hash_from_the_api_alone(
     client: httpx.AsyncClient,
 ) -> None:
@@ -124,6 +127,7 @@ async def test_an_auditor_rebuilds_every_hash_from_the_api_alone(
     assert verify == {"ok": True, "events": len(events), "head": head}
 
 
+@pytest.mark.req("URS-041", "URS-046", negative=True)
 async def test_audit_filters(client: httpx.AsyncClient, actors: Actors) -> None:
     await _some_history(client)
     r = await client.get("/audit", params={"entity_type": "key"}, headers=ADMIN)
@@ -170,6 +174,7 @@ async def _tamper(app: FastAPI, *statements: str) -> None:
         "UPDATE audit_event SET credential = NULL WHERE seq = 3",
     ],
 )
+@pytest.mark.req("URS-040", negative=True)
 async def test_the_database_refuses_to_rewrite_history(
     app: FastAPI, client: httpx.AsyncClient, statement: str
 ) -> None:
@@ -204,6 +209,7 @@ async def test_the_database_refuses_to_rewrite_history(
     ],
     ids=["altered", "after-nulled", "deleted", "reordered", "truncated", "credential-dropped"],
 )
+@pytest.mark.req("URS-039", negative=True)
 async def test_verify_finds_tampering(
     app: FastAPI, client: httpx.AsyncClient, statements: list[str], first_bad: int
 ) -> None:
@@ -217,6 +223,7 @@ async def test_verify_finds_tampering(
     assert body["ok"] is False and body["first_bad_seq"] == first_bad, body
 
 
+@pytest.mark.req("URS-039")
 async def test_chain_stays_linear_under_concurrent_writers(served: str) -> None:
     async with httpx.AsyncClient(base_url=f"{served}/api/v1", timeout=60) as client:
 

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from api.main import create_app
 from scripts.backup import backup, restore
@@ -15,6 +16,7 @@ from tests.conftest import _pg_exec, _pg_url
 from tests.support import ADMIN_KEY, Actors, create_type, receive_lot, release_lot
 
 
+@pytest.mark.req("URS-047", "URS-039")
 async def test_backup_restore_serves_the_same_data(
     client: httpx.AsyncClient, actors: Actors, settings: Settings, tmp_path: Path
 ) -> None:
@@ -51,3 +53,20 @@ async def test_backup_restore_serves_the_same_data(
     finally:
         if not settings.is_sqlite:
             _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.mark.req("URS-047", negative=True)
+async def test_a_restore_over_existing_data_is_refused(
+    client: httpx.AsyncClient, actors: Actors, settings: Settings, tmp_path: Path
+) -> None:
+    qa = await actors.get("qa")
+    await create_type(client, qa, "SET")
+    head = (await client.get("/audit/head", headers=qa.headers)).json()
+    dump = tmp_path / "sutrace.backup"
+    await asyncio.to_thread(backup, settings.database_url, dump)
+    # Restoring over the live database itself: refused before anything is written.
+    with pytest.raises(SystemExit, match="new"):
+        await asyncio.to_thread(restore, dump, settings.database_url)
+    assert (await client.get("/audit/head", headers=qa.headers)).json() == head
+    assert (await client.get("/audit/verify", headers=qa.headers)).json()["ok"] is True
+    assert (await client.get("/component-types", headers=qa.headers)).json()["total"] == 1

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import (
     Actor,
@@ -76,6 +77,7 @@ def _output(supplier_lot: str = "OUT-1") -> dict[str, Any]:
     }
 
 
+@pytest.mark.req("URS-022")
 async def test_plan_a_batch_with_a_bom(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     body = {
@@ -110,6 +112,7 @@ async def test_plan_a_batch_with_a_bom(client: httpx.AsyncClient, actors: Actors
     assert_problem(await client.get("/batches/CAR-T-9999", headers=line.qa.headers), 404)
 
 
+@pytest.mark.req("URS-022", "URS-006", "URS-046", negative=True)
 async def test_a_taken_number_or_an_unknown_type_is_refused(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -146,6 +149,8 @@ async def test_a_taken_number_or_an_unknown_type_is_refused(
         assert_problem(await client.get(f"/batches/{number}", headers=line.qa.headers), 404)
 
 
+@pytest.mark.req("URS-038")
+@pytest.mark.req("URS-022", negative=True)
 async def test_the_status_machine(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     await create_batch(client, line.supervisor, "B-1", start=False)
@@ -188,6 +193,7 @@ async def test_the_status_machine(client: httpx.AsyncClient, actors: Actors) -> 
     assert (await abort_batch(client, line.supervisor, "B-3")).status_code == 200
 
 
+@pytest.mark.req("URS-022", "URS-042", "URS-043", negative=True)
 async def test_complete_and_abort_are_signed(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     started = await create_batch(client, line.supervisor, "B-1")
@@ -216,6 +222,7 @@ async def test_complete_and_abort_are_signed(client: httpx.AsyncClient, actors: 
     assert event["signature"]["meaning"] == "Batch complete"
 
 
+@pytest.mark.req("URS-023", "URS-028", negative=True)
 async def test_complete_is_refused_while_a_blocking_flag_is_open(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -237,6 +244,7 @@ async def test_complete_is_refused_while_a_blocking_flag_is_open(
     assert (await complete_batch(client, line.supervisor, "B-1")).status_code == 200
 
 
+@pytest.mark.req("URS-023", negative=True)
 async def test_complete_lists_bom_lines_not_fully_consumed(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -271,6 +279,8 @@ async def test_complete_lists_bom_lines_not_fully_consumed(
     assert (await complete_batch(client, line.supervisor, "B-2")).status_code == 200
 
 
+@pytest.mark.req("URS-002")
+@pytest.mark.req("URS-024", "URS-046", negative=True)
 async def test_outputs_are_quarantined_lots_made_by_the_batch(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -301,6 +311,7 @@ async def test_outputs_are_quarantined_lots_made_by_the_batch(
     assert await lot_total(client, line.qa.headers) == total + 2
 
 
+@pytest.mark.req("URS-018", "URS-020", "URS-027")
 async def test_a_batch_lists_its_scans_oldest_first_and_its_flags(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

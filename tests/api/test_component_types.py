@@ -29,6 +29,7 @@ async def _type_total(client: httpx.AsyncClient) -> int:
     return total
 
 
+@pytest.mark.req("URS-005", "URS-038")
 async def test_qa_creates_a_type_with_defaults_and_one_audit_event(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -57,6 +58,7 @@ async def test_qa_creates_a_type_with_defaults_and_one_audit_event(
 
 
 @pytest.mark.parametrize("role", ["warehouse", "operator", "supervisor", "auditor"])
+@pytest.mark.req("URS-005", "URS-046", negative=True)
 async def test_only_qa_creates_types(client: httpx.AsyncClient, actors: Actors, role: str) -> None:
     other = await actors.get(role)
     head = await audit_seq(client)
@@ -76,6 +78,7 @@ async def test_only_qa_creates_types(client: httpx.AsyncClient, actors: Actors, 
         ("96385074", "00000096385074"),  # GTIN-8
     ],
 )
+@pytest.mark.req("URS-005")
 async def test_gtin_is_stored_in_its_14_digit_form(
     client: httpx.AsyncClient, actors: Actors, short: str, stored: str
 ) -> None:
@@ -97,6 +100,7 @@ async def test_gtin_is_stored_in_its_14_digit_form(
         "",
     ],
 )
+@pytest.mark.req("URS-005", "URS-006", negative=True)
 async def test_bad_gtin_is_422_and_writes_nothing(
     client: httpx.AsyncClient, actors: Actors, gtin: str
 ) -> None:
@@ -126,6 +130,7 @@ async def test_bad_gtin_is_422_and_writes_nothing(
         ("manufacturer", "line\nbreak"),
     ],
 )
+@pytest.mark.req("URS-005", "URS-006", negative=True)
 async def test_bad_fields_are_422(
     client: httpx.AsyncClient, actors: Actors, field: str, value: Any
 ) -> None:
@@ -138,6 +143,7 @@ async def test_bad_fields_are_422(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-005", negative=True)
 async def test_duplicate_code_or_gtin_is_409(client: httpx.AsyncClient, actors: Actors) -> None:
     qa = await actors.get("qa")
     assert (await client.post("/component-types", json=BAG, headers=qa.headers)).status_code == 201
@@ -173,6 +179,7 @@ async def test_duplicate_code_or_gtin_is_409(client: httpx.AsyncClient, actors: 
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-005", "URS-042", "URS-038")
 async def test_signed_correction_keeps_before_and_after(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -208,6 +215,7 @@ async def test_signed_correction_keeps_before_and_after(
     assert len(signature["record_hash"]) == 64
 
 
+@pytest.mark.req("URS-005", negative=True)
 async def test_correcting_the_gtin_is_checked(client: httpx.AsyncClient, actors: Actors) -> None:
     qa = await actors.get("qa")
     await client.post("/component-types", json=BAG, headers=qa.headers)
@@ -238,6 +246,7 @@ async def test_correcting_the_gtin_is_checked(client: httpx.AsyncClient, actors:
     assert r.status_code == 200 and r.json()["gtin"] == "09506000134352"
 
 
+@pytest.mark.req("URS-043", "URS-005", negative=True)
 async def test_wrong_signature_is_403_recorded_and_changes_nothing(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -264,6 +273,7 @@ async def test_wrong_signature_is_403_recorded_and_changes_nothing(
     assert [e["action"] for e in events] == ["component_type.create"]
 
 
+@pytest.mark.req("URS-005", "URS-046", negative=True)
 async def test_only_qa_corrects(client: httpx.AsyncClient, actors: Actors) -> None:
     qa = await actors.get("qa")
     warehouse = await actors.get("warehouse")
@@ -278,6 +288,7 @@ async def test_only_qa_corrects(client: httpx.AsyncClient, actors: Actors) -> No
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-005", "URS-006", negative=True)
 async def test_unknown_type_is_404(client: httpx.AsyncClient, actors: Actors) -> None:
     qa = await actors.get("qa")
     head = await audit_seq(client)

@@ -41,6 +41,8 @@ async def _prepare(
     return [u["barcode"] for u in units] + [sets["code"]], [bags["id"], sets["id"]], qa, operator
 
 
+@pytest.mark.req("URS-039", "URS-034")
+@pytest.mark.req("URS-048", "URS-014", negative=True)
 async def test_sigkill_mid_load_loses_nothing_answered(
     client: httpx.AsyncClient, actors: Actors, settings: Settings
 ) -> None:
@@ -51,6 +53,7 @@ async def test_sigkill_mid_load_loses_nothing_answered(
         start, {"DATABASE_URL": settings.database_url}, workers=2
     )
     answered: list[dict[str, Any]] = []
+    under_way = asyncio.Event()
     try:
         async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=10) as line:
 
@@ -72,9 +75,14 @@ async def test_sigkill_mid_load_loses_nothing_answered(
                         return
                     if r.status_code == 201:
                         answered.append(r.json())
+                        if len(answered) >= 25:
+                            under_way.set()
 
             tasks = [asyncio.create_task(scanner(w)) for w in range(16)]
-            await asyncio.sleep(2.0)
+            # Kill once the load is well under way: after 25 answers, however slow the machine
+            # (a fixed two seconds saw only 15 answers on a loaded CI host).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(under_way.wait(), timeout=120)
             await asyncio.to_thread(kill, process)
             for task in tasks:
                 with contextlib.suppress(Exception):

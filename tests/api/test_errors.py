@@ -24,6 +24,7 @@ async def _state(client: httpx.AsyncClient) -> tuple[int, int]:
     return users, head
 
 
+@pytest.mark.req("URS-006", negative=True)
 async def test_router_404_and_405_are_problems(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/no-such-thing", headers=ADMIN), 404, "NOT_FOUND")
     assert_problem(await client.get("http://test/nowhere"), 404, "NOT_FOUND")
@@ -55,6 +56,7 @@ async def test_router_404_and_405_are_problems(client: httpx.AsyncClient) -> Non
         (b"", 422, "VALIDATION_ERROR"),  # no body
     ],
 )
+@pytest.mark.req("URS-006", negative=True)
 async def test_malformed_bodies(
     client: httpx.AsyncClient, content: bytes, status: int, code: str
 ) -> None:
@@ -64,6 +66,7 @@ async def test_malformed_bodies(
     assert await _state(client) == before
 
 
+@pytest.mark.req("URS-006", negative=True)
 async def test_validation_lists_each_field(client: httpx.AsyncClient) -> None:
     r = await client.post("/users", json={"username": "UPPER", "role": "nobody"}, headers=ADMIN)
     body = assert_problem(r, 422, "VALIDATION_ERROR")
@@ -73,6 +76,7 @@ async def test_validation_lists_each_field(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("field", ["full_name"])
+@pytest.mark.req("URS-006", negative=True)
 async def test_over_long_and_control_characters(client: httpx.AsyncClient, field: str) -> None:
     before = await _state(client)
     for bad in ["x" * 201, "tab\there", "bell\x07", "nul\x00", "del\x7f", "c1\x85"]:
@@ -82,6 +86,7 @@ async def test_over_long_and_control_characters(client: httpx.AsyncClient, field
     assert await _state(client) == before
 
 
+@pytest.mark.req("URS-006", negative=True)
 async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:
     before = await _state(client)
     big = b'{"username": "' + b"x" * (1024 * 1024) + b'"}'
@@ -97,6 +102,7 @@ async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:
     assert await _state(client) == before
 
 
+@pytest.mark.req("URS-006", negative=True)
 async def test_paging_bounds(client: httpx.AsyncClient) -> None:
     for params in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "many"}):
         assert_problem(
@@ -106,6 +112,7 @@ async def test_paging_bounds(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200 and r.json() == {"items": [], "total": 1}
 
 
+@pytest.mark.req("URS-006", "URS-045", negative=True)
 async def test_checks_run_in_order_key_role_then_body(
     client: httpx.AsyncClient,
 ) -> None:
@@ -117,11 +124,13 @@ async def test_checks_run_in_order_key_role_then_body(
     assert_problem(r, 404)
 
 
+@pytest.mark.req("URS-006", negative=True)
 async def test_control_characters_in_the_url(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/users/a%00b/keys", headers=ADMIN), 400, "INVALID_URL")
     assert_problem(await client.get("/audit?actor=%00", headers=ADMIN), 400, "INVALID_URL")
 
 
+@pytest.mark.req("URS-006", negative=True)
 async def test_out_of_range_path_ids(client: httpx.AsyncClient) -> None:
     r = await client.delete("/users/admin/keys/99999999999999999999", headers=ADMIN)
     assert_problem(r, 422, "VALIDATION_ERROR")

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from tests.support import (
@@ -56,6 +57,7 @@ async def _setup(client: httpx.AsyncClient, actors: Actors) -> tuple[dict[str, A
     return lot, qa
 
 
+@pytest.mark.req("URS-051", "URS-027")
 async def test_events_stream_after_commit_and_resume_with_last_event_id(
     client: httpx.AsyncClient, actors: Actors, served: str
 ) -> None:
@@ -94,6 +96,7 @@ async def test_events_stream_after_commit_and_resume_with_last_event_id(
     assert [by_seq[i] for i in ids] == ["lot.status", "flag.raise"]
 
 
+@pytest.mark.req("URS-051", "URS-046", negative=True)
 async def test_events_are_for_qa_auditor_admin_and_supervisors(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

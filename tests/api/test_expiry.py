@@ -42,6 +42,7 @@ def _today(client: httpx.AsyncClient) -> date:
     return datetime.now(UTC).astimezone(zone).date()
 
 
+@pytest.mark.req("URS-012", negative=True)
 async def test_usable_through_the_expiry_date_and_not_a_day_after(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -79,6 +80,8 @@ async def zoned_client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
+@pytest.mark.req("URS-049")
+@pytest.mark.req("URS-012", negative=True)
 async def test_today_is_the_site_date_not_the_utc_date(zoned_client: httpx.AsyncClient) -> None:
     actors = Actors(zoned_client.app, zoned_client)  # type: ignore[attr-defined]
     zone = zoned_client.headers["X-Test-Zone"]

@@ -77,6 +77,7 @@ def _fuzz_operation(
 
 
 @pytest.mark.filterwarnings("ignore")
+@pytest.mark.req("URS-006", negative=True)
 async def test_generated_requests_get_no_5xx_and_conform(
     client: httpx.AsyncClient, actors: Actors, served: str
 ) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pypdf
+import pytest
 
 from tests.support import (
     Actor,
@@ -88,6 +89,7 @@ async def three_levels(client: httpx.AsyncClient, actors: Actors) -> dict[str, A
     }
 
 
+@pytest.mark.req("URS-029", "URS-024")
 async def test_forward_trace_finds_every_batch_at_any_depth(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -115,6 +117,8 @@ async def test_forward_trace_finds_every_batch_at_any_depth(
     assert {u["batch"]: u["depth"] for u in r.json()} == {"VB-1": 1, "CT-1": 3, "CT-2": 4}
 
 
+@pytest.mark.req("URS-027")
+@pytest.mark.req("URS-030", negative=True)
 async def test_exports_list_the_same_items(client: httpx.AsyncClient, actors: Actors) -> None:
     made = await three_levels(client, actors)
     qa = made["qa"]
@@ -174,6 +178,7 @@ async def test_exports_list_the_same_items(client: httpx.AsyncClient, actors: Ac
     ).status_code == 422
 
 
+@pytest.mark.req("URS-031")
 async def test_unit_history_tells_the_whole_story(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import (
     Actors,
@@ -96,6 +97,8 @@ async def awkward_line(client: httpx.AsyncClient, actors: Actors) -> dict[str, A
     }
 
 
+@pytest.mark.req("URS-020")
+@pytest.mark.req("URS-029", negative=True)
 async def test_where_used_through_a_cycle_nested_assemblies_and_repeats(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -153,6 +156,8 @@ async def test_where_used_through_a_cycle_nested_assemblies_and_repeats(
     assert await get_json(client, f"/lots/{fresh['id']}/where-used", qa) == []
 
 
+@pytest.mark.req("URS-027", "URS-020")
+@pytest.mark.req("URS-030", negative=True)
 async def test_backward_trace_through_a_cycle_nested_assemblies_and_repeats(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

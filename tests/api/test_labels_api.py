@@ -58,6 +58,7 @@ def _svg_texts(svg: bytes) -> list[str]:
     return [element.text or "" for element in root.iter(f"{SVG_NS}text")]
 
 
+@pytest.mark.req("URS-037")
 async def test_gs1_lot_label_decodes_to_the_lot(client: httpx.AsyncClient, actors: Actors) -> None:
     _, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB2406-17A", expiry=EXPIRY)
@@ -76,6 +77,7 @@ async def test_gs1_lot_label_decodes_to_the_lot(client: httpx.AsyncClient, actor
     assert result.text.split("(91)")[1] == code
 
 
+@pytest.mark.req("URS-037", "URS-010")
 async def test_gs1_label_follows_the_lot_as_it_is_now(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -95,6 +97,7 @@ async def test_gs1_label_follows_the_lot_as_it_is_now(
     assert result.text == f"(01)10614141000729(17)280229(10)BB2406-17B(91){lot['code']}"
 
 
+@pytest.mark.req("URS-037")
 async def test_gs1_lot_label_without_expiry_and_with_a_short_gtin(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -106,6 +109,7 @@ async def test_gs1_lot_label_without_expiry_and_with_a_short_gtin(
     assert result.bytes == f"010001234567890510CL-7{GS}91{lot['code']}".encode()
 
 
+@pytest.mark.req("URS-037")
 async def test_code128_lot_label_without_gtin(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "TUBE", "TS-55821", expiry=EXPIRY)
@@ -116,6 +120,7 @@ async def test_code128_lot_label_without_gtin(client: httpx.AsyncClient, actors:
     assert result.text == lot["code"]
 
 
+@pytest.mark.req("URS-037")
 async def test_lot_label_svg_has_the_text_lines(client: httpx.AsyncClient, actors: Actors) -> None:
     _, warehouse = await _setup(client, actors)
     auditor = await actors.get("auditor")
@@ -135,6 +140,7 @@ async def test_lot_label_svg_has_the_text_lines(client: httpx.AsyncClient, actor
 
 
 @pytest.mark.parametrize("serial", ["SN000123", None])
+@pytest.mark.req("URS-037")
 async def test_unit_label_decodes_to_the_unit_barcode(
     client: httpx.AsyncClient, actors: Actors, serial: str | None
 ) -> None:
@@ -162,6 +168,7 @@ async def test_unit_label_decodes_to_the_unit_barcode(
         assert serial in text
 
 
+@pytest.mark.req("URS-003", "URS-037", negative=True)
 async def test_our_own_lot_label_is_not_a_supplier_receipt(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -178,6 +185,7 @@ async def test_our_own_lot_label_is_not_a_supplier_receipt(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-037", "URS-006", "URS-045", negative=True)
 async def test_label_errors(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=2)
@@ -197,6 +205,7 @@ async def test_label_errors(client: httpx.AsyncClient, actors: Actors) -> None:
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-037", negative=True)
 async def test_a_supplier_lot_gs1_cannot_carry_is_a_clear_problem(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import Actor, Actors, create_type, receive_lot, release_lot
 
@@ -33,6 +34,8 @@ async def _line(
     return lot, warehouse
 
 
+@pytest.mark.req("URS-018")
+@pytest.mark.req("URS-014", negative=True)
 async def test_fifty_concurrent_scans_of_one_unit_accept_exactly_one(
     client: httpx.AsyncClient, actors: Actors, served: str
 ) -> None:
@@ -80,6 +83,8 @@ async def test_fifty_concurrent_scans_of_one_unit_accept_exactly_one(
     }
 
 
+@pytest.mark.req("URS-034")
+@pytest.mark.req("URS-014", negative=True)
 async def test_lot_quantity_never_goes_below_zero_under_concurrent_scans(
     client: httpx.AsyncClient, actors: Actors, served: str
 ) -> None:

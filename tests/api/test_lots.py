@@ -68,6 +68,7 @@ def _sha256_canonical(value: Any) -> str:
 # --- receipts --------------------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-001", "URS-002", "URS-038", "URS-049")
 async def test_each_receipt_gets_its_own_code_and_is_quarantined(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -121,6 +122,7 @@ async def test_each_receipt_gets_its_own_code_and_is_quarantined(
     assert events[0]["before"] is None and events[0]["after"] == audited_lot(shown)
 
 
+@pytest.mark.req("URS-046", "URS-038", negative=True)
 async def test_only_the_warehouse_receives(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, _ = await _setup(client, actors)
     body = {
@@ -137,6 +139,7 @@ async def test_only_the_warehouse_receives(client: httpx.AsyncClient, actors: Ac
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-001", "URS-006", negative=True)
 async def test_expiry_is_required_when_the_type_has_one(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -157,6 +160,7 @@ async def test_expiry_is_required_when_the_type_has_one(
     assert lot["expiry_date"] is None and lot["warnings"] == []
 
 
+@pytest.mark.req("URS-004", "URS-012")
 async def test_expired_on_receipt_is_a_warning_not_a_refusal(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -173,6 +177,7 @@ async def test_expired_on_receipt_is_a_warning_not_a_refusal(
     assert len(events) == 1 and "EXPIRED_ON_RECEIPT" in (events[0]["reason"] or "")
 
 
+@pytest.mark.req("URS-004")
 async def test_supplier_lot_seen_before_names_the_earlier_lots_and_their_status(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -197,6 +202,7 @@ async def test_supplier_lot_seen_before_names_the_earlier_lots_and_their_status(
     assert first["code"] in warning["message"] and second["code"] in warning["message"]
 
 
+@pytest.mark.req("URS-004")
 async def test_both_warnings_together(client: httpx.AsyncClient, actors: Actors) -> None:
     _, warehouse = await _setup(client, actors)
     past = site_today() - timedelta(days=10)
@@ -208,6 +214,7 @@ async def test_both_warnings_together(client: httpx.AsyncClient, actors: Actors)
     }
 
 
+@pytest.mark.req("URS-004", "URS-038", negative=True)
 async def test_expiry_conflict_names_the_earlier_lot_and_writes_nothing(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -260,6 +267,7 @@ async def test_expiry_conflict_names_the_earlier_lot_and_writes_nothing(
         ("component_type", "T" * 101),
     ],
 )
+@pytest.mark.req("URS-006", "URS-001", negative=True)
 async def test_bad_receipt_fields_are_422_and_write_nothing(
     client: httpx.AsyncClient, actors: Actors, field: str, value: Any
 ) -> None:
@@ -283,6 +291,7 @@ async def test_bad_receipt_fields_are_422_and_write_nothing(
     [1830211200, "1830211200", "2027-06-30T00:00:00"],
     ids=["unix-time-number", "unix-time-string", "midnight-datetime"],
 )
+@pytest.mark.req("URS-006", negative=True)
 async def test_dates_are_only_yyyy_mm_dd(
     client: httpx.AsyncClient, actors: Actors, value: Any
 ) -> None:
@@ -298,6 +307,7 @@ async def test_dates_are_only_yyyy_mm_dd(
 
 
 @pytest.mark.parametrize("value", [True, "5"], ids=["true", "string"])
+@pytest.mark.req("URS-006", negative=True)
 async def test_quantity_is_a_json_integer(
     client: httpx.AsyncClient, actors: Actors, value: Any
 ) -> None:
@@ -317,6 +327,7 @@ async def test_quantity_is_a_json_integer(
     assert await lot_total(client, qa.headers) == 0
 
 
+@pytest.mark.req("URS-001", "URS-006", negative=True)
 async def test_unknown_component_type_is_422(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     head = await audit_seq(client)
@@ -331,6 +342,7 @@ async def test_unknown_component_type_is_422(client: httpx.AsyncClient, actors: 
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-006", negative=True)
 async def test_unknown_lot_is_404(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     head = await audit_seq(client)
@@ -370,6 +382,8 @@ async def _lot_in(
 
 @pytest.mark.parametrize("target", STATUSES)
 @pytest.mark.parametrize("start", STATUSES)
+@pytest.mark.req("URS-009", "URS-038", "URS-042")
+@pytest.mark.req("URS-007", negative=True)
 async def test_status_table(
     client: httpx.AsyncClient, actors: Actors, start: str, target: str
 ) -> None:
@@ -401,6 +415,7 @@ async def test_status_table(
     assert event["signature"]["meaning"] == f"Lot {target}"
 
 
+@pytest.mark.req("URS-042")
 async def test_the_signature_seals_the_record_as_changed(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -424,6 +439,7 @@ async def test_the_signature_seals_the_record_as_changed(
     assert signature["record_hash"] == _sha256_canonical(event["after"])
 
 
+@pytest.mark.req("URS-007", "URS-006", negative=True)
 async def test_reason_is_required(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "SET", "TS-1")
@@ -445,6 +461,8 @@ async def test_reason_is_required(client: httpx.AsyncClient, actors: Actors) -> 
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-010")
+@pytest.mark.req("URS-008", negative=True)
 async def test_release_needs_a_coa_ref(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "SET", "TS-1")
@@ -479,6 +497,7 @@ async def test_release_needs_a_coa_ref(client: httpx.AsyncClient, actors: Actors
     ],
     ids=["missing", "coa", "packaging", "label", "none"],
 )
+@pytest.mark.req("URS-008", negative=True)
 async def test_release_needs_a_complete_inspection(
     client: httpx.AsyncClient, actors: Actors, inspection: dict[str, bool] | None
 ) -> None:
@@ -497,6 +516,7 @@ async def test_release_needs_a_complete_inspection(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-008", "URS-006", negative=True)
 async def test_partial_inspection_is_a_validation_error(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -508,6 +528,7 @@ async def test_partial_inspection_is_a_validation_error(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-008", "URS-012", negative=True)
 async def test_an_expired_lot_is_not_released(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     yesterday = site_today() - timedelta(days=1)
@@ -526,6 +547,7 @@ async def test_an_expired_lot_is_not_released(client: httpx.AsyncClient, actors:
     assert (await release_lot(client, qa, fresh["id"]))["status"] == "released"
 
 
+@pytest.mark.req("URS-008", "URS-042")
 async def test_release_is_stored_with_signature_and_inspection(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -550,6 +572,7 @@ async def test_release_is_stored_with_signature_and_inspection(
     assert signature["record_hash"] == _sha256_canonical({**audited_lot(shown), "release": None})
 
 
+@pytest.mark.req("URS-044")
 async def test_a_new_user_signs_with_the_password_they_set_themselves(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -579,6 +602,8 @@ async def test_a_new_user_signs_with_the_password_they_set_themselves(
     assert r.json()["release"] is None
 
 
+@pytest.mark.req("URS-038")
+@pytest.mark.req("URS-043", "URS-042", negative=True)
 async def test_wrong_signature_is_recorded_and_changes_nothing(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -604,6 +629,7 @@ async def test_wrong_signature_is_recorded_and_changes_nothing(
     ]
 
 
+@pytest.mark.req("URS-009", "URS-046", negative=True)
 async def test_only_qa_changes_status(client: httpx.AsyncClient, actors: Actors) -> None:
     _, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "SET", "TS-1", coa_ref="COA-1")
@@ -635,6 +661,7 @@ async def _correct(
     )
 
 
+@pytest.mark.req("URS-010", "URS-038", "URS-042")
 async def test_warehouse_corrects_a_quarantined_lot_with_before_and_after(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -664,6 +691,7 @@ async def test_warehouse_corrects_a_quarantined_lot_with_before_and_after(
     assert event["signature"]["username"] == warehouse.username
 
 
+@pytest.mark.req("URS-010", negative=True)
 async def test_warehouse_cannot_correct_after_release_but_qa_can(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -704,6 +732,7 @@ async def test_warehouse_cannot_correct_after_release_but_qa_can(
         {"coa_ref": "bad\x07ref"},
     ],
 )
+@pytest.mark.req("URS-010", "URS-006", negative=True)
 async def test_bad_corrections_are_422(
     client: httpx.AsyncClient, actors: Actors, changes: dict[str, Any]
 ) -> None:
@@ -716,6 +745,7 @@ async def test_bad_corrections_are_422(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-043", "URS-010", negative=True)
 async def test_correction_with_wrong_signature_is_recorded(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -764,6 +794,7 @@ async def _reconciliation(
     return counts
 
 
+@pytest.mark.req("URS-034", "URS-038", "URS-042")
 async def test_adjust_writes_stock_off_with_a_signature(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -791,6 +822,7 @@ async def test_adjust_writes_stock_off_with_a_signature(
     }
 
 
+@pytest.mark.req("URS-034", negative=True)
 async def test_adjust_more_than_left_is_409(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "SET", "TS-1", quantity=10)
@@ -813,6 +845,7 @@ async def test_adjust_more_than_left_is_409(client: httpx.AsyncClient, actors: A
     }
 
 
+@pytest.mark.req("URS-034", negative=True)
 async def test_adjust_is_for_lot_tracked_lots_only(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -829,6 +862,7 @@ async def test_adjust_is_for_lot_tracked_lots_only(
     ("quantity", "reason_code"),
     [(0, "damaged"), (-1, "damaged"), (2.5, "damaged"), (1, "lost"), (1, "")],
 )
+@pytest.mark.req("URS-034", "URS-006", negative=True)
 async def test_bad_adjustments_are_422(
     client: httpx.AsyncClient, actors: Actors, quantity: Any, reason_code: str
 ) -> None:
@@ -842,6 +876,7 @@ async def test_bad_adjustments_are_422(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-034", "URS-046", "URS-043", negative=True)
 async def test_adjust_roles_and_signature(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "SET", "TS-1", quantity=10)
@@ -854,6 +889,7 @@ async def test_adjust_roles_and_signature(client: httpx.AsyncClient, actors: Act
     assert (await _lot(client, lot["id"], qa.headers))["quantity_left"] == 10
 
 
+@pytest.mark.req("URS-034")
 async def test_reconciliation_balances_after_unit_discards(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -889,6 +925,7 @@ async def test_reconciliation_balances_after_unit_discards(
 # --- the FEFO list ---------------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-036")
 async def test_list_is_soonest_expiry_first(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     await create_type(client, qa, "CLAMP", has_expiry=False)
@@ -914,6 +951,8 @@ async def test_list_is_soonest_expiry_first(client: httpx.AsyncClient, actors: A
     assert r.json()["total"] == 5
 
 
+@pytest.mark.req("URS-036")
+@pytest.mark.req("URS-006", negative=True)
 async def test_list_filters(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     today = site_today()

@@ -10,6 +10,7 @@ import pytest
 from tests.support import ADMIN_KEY, PASSWORD, Actors, create_type, receive_lot, release_lot
 
 
+@pytest.mark.req("URS-050")
 async def test_metrics_count_requests_and_scan_outcomes_by_flag(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -40,6 +41,7 @@ async def test_metrics_count_requests_and_scan_outcomes_by_flag(
     assert 'route="/api/v1/lots/{lot_id}/status"' in text
 
 
+@pytest.mark.req("URS-050")
 async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
     r = await client.get("/me")
     generated = r.headers["x-request-id"]
@@ -50,6 +52,7 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
     assert r.headers["x-request-id"] != "bad id with spaces"
 
 
+@pytest.mark.req("URS-050", negative=True)
 async def test_logs_are_json_and_never_hold_keys_or_passwords(
     client: httpx.AsyncClient, actors: Actors, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import (
     Actor,
@@ -101,6 +102,7 @@ async def _still_blocked(
 # --- overrides -------------------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-020", "URS-042")
 async def test_qa_overrides_a_quarantined_unit_as_a_deviation(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -135,6 +137,7 @@ async def test_qa_overrides_a_quarantined_unit_as_a_deviation(
     assert await batch_flags(client, line.qa, BATCH, "open") == []
 
 
+@pytest.mark.req("URS-020", "URS-013", "URS-012", "URS-017")
 async def test_expired_retest_due_and_wrong_component_are_overridden_together(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -168,6 +171,7 @@ async def test_expired_retest_due_and_wrong_component_are_overridden_together(
     await _balanced(client, line, lot["id"])
 
 
+@pytest.mark.req("URS-020", negative=True)
 async def test_flags_that_cannot_be_overridden_refuse_the_override(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -187,6 +191,7 @@ async def test_flags_that_cannot_be_overridden_refuse_the_override(
     assert await _unit_status(client, line, used) == "consumed"
 
 
+@pytest.mark.req("URS-020", negative=True)
 async def test_an_override_is_checked_again_now(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     lot = await receive_lot(client, line.warehouse, "BAG", "BB-1", coa_ref="COA-1")
@@ -211,6 +216,7 @@ async def test_an_override_is_checked_again_now(client: httpx.AsyncClient, actor
     assert unit in problem["detail"]
 
 
+@pytest.mark.req("URS-020", negative=True)
 async def test_the_qa_user_who_scanned_cannot_override(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -226,6 +232,7 @@ async def test_the_qa_user_who_scanned_cannot_override(
     assert r.json()["override"]["by"] == "qa2" and r.json()["actor"] == line.qa.username
 
 
+@pytest.mark.req("URS-020", "URS-043", "URS-009", negative=True)
 async def test_an_override_needs_the_qa_users_own_password(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -247,6 +254,8 @@ async def test_an_override_needs_the_qa_users_own_password(
 # --- reversals -------------------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-034")
+@pytest.mark.req("URS-021", negative=True)
 async def test_reverse_returns_a_unit_to_stock(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     lot = await released_lot(client, line.qa, line.warehouse, "BAG", "BB-1", quantity=3)
@@ -275,6 +284,8 @@ async def test_reverse_returns_a_unit_to_stock(client: httpx.AsyncClient, actors
     assert (await _balanced(client, line, lot["id"]))["consumed"] == 1
 
 
+@pytest.mark.req("URS-034")
+@pytest.mark.req("URS-021", negative=True)
 async def test_reverse_can_discard_a_unit(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     lot = await released_lot(client, line.qa, line.warehouse, "BAG", "BB-1", quantity=3)
@@ -293,6 +304,8 @@ async def test_reverse_can_discard_a_unit(client: httpx.AsyncClient, actors: Act
     assert await _balanced(client, line, lot["id"]) == counts
 
 
+@pytest.mark.req("URS-034")
+@pytest.mark.req("URS-021", "URS-046", negative=True)
 async def test_reverse_gives_back_or_writes_off_a_lot_quantity(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

@@ -65,6 +65,8 @@ async def _status(client: httpx.AsyncClient, lot_id: int, actor: Actor) -> str:
     return status
 
 
+@pytest.mark.req("URS-025", "URS-038")
+@pytest.mark.req("URS-026", negative=True)
 async def test_recall_recalls_every_receipt_and_holds_the_impact(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -126,6 +128,7 @@ async def test_recall_recalls_every_receipt_and_holds_the_impact(
     assert event["after"] == recall
 
 
+@pytest.mark.req("URS-025", negative=True)
 async def test_recalled_supplier_lot_cannot_be_received_again(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -162,6 +165,7 @@ async def test_recalled_supplier_lot_cannot_be_received_again(
     assert (await receive_lot(client, warehouse, "BAG", "BB2406-18"))["status"] == "quarantined"
 
 
+@pytest.mark.req("URS-025", "URS-010", negative=True)
 async def test_a_lot_cannot_be_corrected_into_a_recalled_supplier_lot(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -186,6 +190,8 @@ async def test_a_lot_cannot_be_corrected_into_a_recalled_supplier_lot(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-026")
+@pytest.mark.req("URS-025", negative=True)
 async def test_a_recall_before_any_receipt_blocks_the_first(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -209,6 +215,7 @@ async def test_a_recall_before_any_receipt_blocks_the_first(
     assert await lot_total(client, qa.headers) == 0
 
 
+@pytest.mark.req("URS-025", negative=True)
 async def test_a_second_recall_is_409(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     await receive_lot(client, warehouse, "BAG", "BB-R")
@@ -225,6 +232,7 @@ async def test_a_second_recall_is_409(client: httpx.AsyncClient, actors: Actors)
     assert r.json() == first
 
 
+@pytest.mark.req("URS-025")
 async def test_list_and_read_recalls(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     await receive_lot(client, warehouse, "BAG", "BB-R")
@@ -251,6 +259,7 @@ async def test_list_and_read_recalls(client: httpx.AsyncClient, actors: Actors) 
     )
 
 
+@pytest.mark.req("URS-043", "URS-025", negative=True)
 async def test_recall_with_a_wrong_signature_is_recorded_and_recalls_nothing(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -283,6 +292,7 @@ async def test_recall_with_a_wrong_signature_is_recorded_and_recalls_nothing(
     ],
     ids=["unknown-type", "no-notice", "long-notice", "blank-reason", "long-lot", "nul", "unsigned"],
 )
+@pytest.mark.req("URS-025", "URS-006", "URS-042", negative=True)
 async def test_bad_recalls_are_refused_and_change_nothing(
     client: httpx.AsyncClient,
     actors: Actors,
@@ -300,6 +310,7 @@ async def test_bad_recalls_are_refused_and_change_nothing(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-009", "URS-046", negative=True)
 async def test_only_qa_recalls(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-R")

@@ -49,6 +49,7 @@ async def _scan(
     )
 
 
+@pytest.mark.req("URS-003", "URS-032", "URS-001", "URS-002")
 async def test_datamatrix_on_a_serial_type_receives_the_lot_and_registers_the_unit(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -87,6 +88,7 @@ async def test_datamatrix_on_a_serial_type_receives_the_lot_and_registers_the_un
     assert_problem(r, 409, "ALREADY_EXISTS")
 
 
+@pytest.mark.req("URS-003", "URS-001", "URS-038")
 async def test_gs1_128_fills_lot_production_and_expiry_and_ignores_240(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -107,6 +109,7 @@ async def test_gs1_128_fills_lot_production_and_expiry_and_ignores_240(
     assert events[0]["after"] == audited_lot(lot)
 
 
+@pytest.mark.req("URS-003")
 async def test_qr_with_day_00_in_a_leap_year_and_serial_on_a_lot_type(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -134,6 +137,7 @@ async def test_qr_with_day_00_in_a_leap_year_and_serial_on_a_lot_type(
     ],
     ids=["bare", "bare-crlf", "crlf", "lf", "cr", "bare-lf"],
 )
+@pytest.mark.req("URS-003")
 async def test_without_symbology_identifier_and_with_a_line_ending(
     client: httpx.AsyncClient, actors: Actors, prefix: str, ending: str
 ) -> None:
@@ -146,6 +150,7 @@ async def test_without_symbology_identifier_and_with_a_line_ending(
     assert lot["expiry_date"] == "2028-03-11" and lot["manufactured_on"] == "2025-03-12"
 
 
+@pytest.mark.req("URS-003")
 async def test_bare_datamatrix_data_with_crlf_registers_the_serial(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -212,6 +217,7 @@ THE_LOT_LABEL = "]C1" + "0110614141000729" + "17270600" + "10BB2406-17A" + GS + 
         "empty",
     ],
 )
+@pytest.mark.req("URS-003", "URS-006", negative=True)
 async def test_bad_barcodes_are_422_with_a_clear_detail_and_write_nothing(
     client: httpx.AsyncClient, actors: Actors, barcode: str, code: str, said: str
 ) -> None:
@@ -225,6 +231,7 @@ async def test_bad_barcodes_are_422_with_a_clear_detail_and_write_nothing(
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 1.5, None])
+@pytest.mark.req("URS-003", "URS-006", negative=True)
 async def test_bad_quantity_is_422(
     client: httpx.AsyncClient, actors: Actors, quantity: Any
 ) -> None:
@@ -236,6 +243,8 @@ async def test_bad_quantity_is_422(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-003", "URS-002")
+@pytest.mark.req("URS-004", negative=True)
 async def test_same_rules_as_post_lots(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     # Seen before: the second scan of the same supplier lot names the first receipt.
@@ -264,6 +273,7 @@ async def test_same_rules_as_post_lots(client: httpx.AsyncClient, actors: Actors
     assert r.json()["status"] == "quarantined"
 
 
+@pytest.mark.req("URS-003", negative=True)
 async def test_a_type_with_expiry_needs_17(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     head = await audit_seq(client)
@@ -275,6 +285,7 @@ async def test_a_type_with_expiry_needs_17(client: httpx.AsyncClient, actors: Ac
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-003", "URS-032", negative=True)
 async def test_the_same_serial_label_twice_is_refused(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -287,6 +298,7 @@ async def test_the_same_serial_label_twice_is_refused(
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-046", negative=True)
 async def test_only_the_warehouse_scans_receipts(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, _ = await _setup(client, actors)
     operator = await actors.get("operator")

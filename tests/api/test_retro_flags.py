@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import (
     Actor,
@@ -100,6 +101,7 @@ def _in_order(path: list[str], *names: str) -> bool:
     return True
 
 
+@pytest.mark.req("URS-027", negative=True)
 async def test_every_batch_that_used_the_lot_is_flagged_once(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -130,6 +132,8 @@ async def test_every_batch_that_used_the_lot_is_flagged_once(
     assert sorted(i for ids in opened.values() for i in ids) == sorted(f["id"] for f in raised)
 
 
+@pytest.mark.req("URS-027", "URS-029")
+@pytest.mark.req("URS-023", negative=True)
 async def test_a_part_inside_an_assembly_flags_the_batch(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -150,6 +154,7 @@ async def test_a_part_inside_an_assembly_flags_the_batch(
     assert_problem(r, 409, "OPEN_FLAGS")
 
 
+@pytest.mark.req("URS-027", "URS-029", "URS-024")
 async def test_a_batch_that_used_an_output_lot_is_flagged_too(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -177,6 +182,7 @@ async def test_a_batch_that_used_an_output_lot_is_flagged_too(
     assert len(uses["CAR-A"]["path"]) < len(uses["CAR-B"]["path"])
 
 
+@pytest.mark.req("URS-028", "URS-008", "URS-011", "URS-023", negative=True)
 async def test_an_open_flag_holds_the_batch_and_the_lots_it_made(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -224,6 +230,8 @@ async def test_an_open_flag_holds_the_batch_and_the_lots_it_made(
     assert (await complete_batch(client, line.supervisor, "CAR-A")).status_code == 200
 
 
+@pytest.mark.req("URS-042")
+@pytest.mark.req("URS-028", "URS-009", negative=True)
 async def test_resolving_many_flags_is_all_or_none(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -266,6 +274,7 @@ async def test_resolving_many_flags_is_all_or_none(
         assert (await complete_batch(client, line.supervisor, number)).status_code == 200
 
 
+@pytest.mark.req("URS-026", "URS-027", "URS-025")
 async def test_a_recall_answers_with_its_impact(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     expiry = site_today() + timedelta(days=200)

@@ -43,6 +43,7 @@ async def _enrol_admin_password(client: httpx.AsyncClient) -> str:
     return PASSWORD
 
 
+@pytest.mark.req("URS-046", "URS-045", negative=True)
 async def test_every_operation_allows_exactly_its_declared_roles(
     app: FastAPI, client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -93,6 +94,7 @@ async def test_every_operation_allows_exactly_its_declared_roles(
     assert checked == len(gated) * len(callers)
 
 
+@pytest.mark.req("URS-046")
 def test_every_declared_operation_names_known_roles() -> None:
     for (method, path), roles in POLICY.items():
         assert method in {"GET", "POST", "DELETE"}
@@ -100,6 +102,7 @@ def test_every_declared_operation_names_known_roles() -> None:
         assert roles and roles <= set(Role)
 
 
+@pytest.mark.req("URS-046", negative=True)
 def test_a_route_without_declared_roles_stops_the_app(db_url: str) -> None:
     app = create_app(Settings(database_url=db_url))
 
@@ -112,6 +115,7 @@ def test_a_route_without_declared_roles_stops_the_app(db_url: str) -> None:
         _check_every_route_has_roles(app)
 
 
+@pytest.mark.req("URS-046", "URS-009", negative=True)
 def test_admin_holds_no_gmp_operation() -> None:
     admin_ops = {op for op, roles in POLICY.items() if Role.admin in roles}
     for method, path in admin_ops:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import (
     BAG_GTIN,
@@ -77,6 +78,8 @@ async def _nothing_used(
 # --- resolution failures -------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-018")
+@pytest.mark.req("URS-016", "URS-015", negative=True)
 async def test_unknown_barcode_is_404(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     await released_lot(client, line.qa, line.warehouse, "SET", "SL-1")
@@ -100,6 +103,7 @@ async def test_unknown_barcode_is_404(client: httpx.AsyncClient, actors: Actors)
     assert all(s["lot"] is None and s["unit"] is None for s in stored)
 
 
+@pytest.mark.req("URS-016", negative=True)
 async def test_unparseable_barcode_is_422(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     lot = await released_lot(client, line.qa, line.warehouse, "SET", "SL-1")
@@ -125,6 +129,7 @@ async def test_unparseable_barcode_is_422(client: httpx.AsyncClient, actors: Act
 # --- the lot's status ----------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-011", negative=True)
 async def test_rejected_lot_is_blocked(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     lot = await receive_lot(client, line.warehouse, "SET", "SL-1")
@@ -137,6 +142,7 @@ async def test_rejected_lot_is_blocked(client: httpx.AsyncClient, actors: Actors
     await _nothing_used(client, line, lot)
 
 
+@pytest.mark.req("URS-011", negative=True)
 async def test_recalled_lot_is_blocked(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     lot = await released_lot(client, line.qa, line.warehouse, "BAG", "SL-1")
@@ -148,6 +154,7 @@ async def test_recalled_lot_is_blocked(client: httpx.AsyncClient, actors: Actors
     await _nothing_used(client, line, lot, (unit,))
 
 
+@pytest.mark.req("URS-011", "URS-002", negative=True)
 async def test_quarantined_lot_is_blocked(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     lot = await receive_lot(client, line.warehouse, "BAG", "SL-1")
@@ -158,6 +165,8 @@ async def test_quarantined_lot_is_blocked(client: httpx.AsyncClient, actors: Act
     await _nothing_used(client, line, lot, (unit,))
 
 
+@pytest.mark.req("URS-024")
+@pytest.mark.req("URS-011", "URS-028", negative=True)
 async def test_lot_made_by_a_flagged_batch_is_blocked(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -182,6 +191,7 @@ async def test_lot_made_by_a_flagged_batch_is_blocked(
 # --- dates -------------------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-012", negative=True)
 async def test_expired_lot_is_blocked(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     yesterday = site_today() - timedelta(days=1)
@@ -204,6 +214,7 @@ async def test_expired_lot_is_blocked(client: httpx.AsyncClient, actors: Actors)
     await _nothing_used(client, line, lot)
 
 
+@pytest.mark.req("URS-012")
 async def test_a_lot_expiring_today_is_still_usable(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -213,6 +224,7 @@ async def test_a_lot_expiring_today_is_still_usable(
     assert [f["code"] for f in answer["flags"]] == ["EXPIRES_SOON"]
 
 
+@pytest.mark.req("URS-013", negative=True)
 async def test_retest_due_lot_is_blocked(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     retest = site_today() - timedelta(days=1)
@@ -232,6 +244,7 @@ async def test_retest_due_lot_is_blocked(client: httpx.AsyncClient, actors: Acto
     await scan_ok(client, line.operator, other["code"], BATCH)
 
 
+@pytest.mark.req("URS-012")
 async def test_expires_soon_is_a_warning(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     expiry = site_today() + timedelta(days=10)
@@ -254,6 +267,7 @@ async def test_expires_soon_is_a_warning(client: httpx.AsyncClient, actors: Acto
 # --- units and quantities ------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-014", negative=True)
 async def test_a_used_unit_is_blocked(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     lot = await released_lot(client, line.qa, line.warehouse, "BAG", "SL-1", quantity=5)
@@ -281,6 +295,7 @@ async def test_a_used_unit_is_blocked(client: httpx.AsyncClient, actors: Actors)
     ]
 
 
+@pytest.mark.req("URS-014", negative=True)
 async def test_concurrent_scans_of_one_unit_accept_exactly_one(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -300,6 +315,7 @@ async def test_concurrent_scans_of_one_unit_accept_exactly_one(
     assert (await _unit(client, line, unit))["status"] == "consumed"
 
 
+@pytest.mark.req("URS-014", negative=True)
 async def test_more_than_the_lot_has_left_is_blocked(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -315,6 +331,7 @@ async def test_more_than_the_lot_has_left_is_blocked(
     assert (await _lot(client, line, lot["id"]))["quantity_left"] == 0
 
 
+@pytest.mark.req("URS-016", negative=True)
 async def test_serial_type_scanned_by_lot_is_blocked(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -335,6 +352,8 @@ async def test_serial_type_scanned_by_lot_is_blocked(
     await _nothing_used(client, line, lot, tuple(units))
 
 
+@pytest.mark.req("URS-015")
+@pytest.mark.req("URS-016", negative=True)
 async def test_a_supplier_lot_received_twice_is_ambiguous(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -361,6 +380,7 @@ async def test_a_supplier_lot_received_twice_is_ambiguous(
     assert (await _lot(client, line, second["id"]))["quantity_left"] == 1
 
 
+@pytest.mark.req("URS-016", "URS-015", negative=True)
 async def test_label_that_differs_from_the_record_is_blocked(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -402,6 +422,7 @@ async def test_label_that_differs_from_the_record_is_blocked(
 # --- the batch -----------------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-017", negative=True)
 async def test_a_type_not_on_the_bom_is_the_wrong_component(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -431,6 +452,7 @@ async def test_a_type_not_on_the_bom_is_the_wrong_component(
     await scan_ok(client, line.operator, sets["code"], "B-BOM")
 
 
+@pytest.mark.req("URS-017")
 async def test_more_than_the_bom_asks_is_a_warning(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -453,6 +475,7 @@ async def test_more_than_the_bom_asks_is_a_warning(
     assert await batch_flags(client, line.qa, "B-BOM") == []
 
 
+@pytest.mark.req("URS-017")
 async def test_over_bom_counts_scans_with_and_without_a_step(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -465,6 +488,7 @@ async def test_over_bom_counts_scans_with_and_without_a_step(
     assert [f["code"] for f in answer["flags"]] == ["OVER_BOM_QUANTITY"]
 
 
+@pytest.mark.req("URS-017", negative=True)
 async def test_a_batch_not_in_progress_blocks_every_scan(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -487,6 +511,7 @@ async def test_a_batch_not_in_progress_blocks_every_scan(
 # --- all together, and what is stored ------------------------------------------------------
 
 
+@pytest.mark.req("URS-018", "URS-011", "URS-012", "URS-017", negative=True)
 async def test_every_failing_check_is_reported_together(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -532,6 +557,8 @@ async def test_every_failing_check_is_reported_together(
     assert (await _lot(client, line, lot["id"]))["quantity_left"] == 10
 
 
+@pytest.mark.req("URS-033")
+@pytest.mark.req("URS-018", "URS-011", negative=True)
 async def test_a_blocked_scan_is_stored_and_consumes_nothing(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -560,6 +587,7 @@ async def test_a_blocked_scan_is_stored_and_consumes_nothing(
     assert page == {"items": [], "total": 0}
 
 
+@pytest.mark.req("URS-018", "URS-015")
 async def test_the_raw_barcode_is_stored_exactly_as_sent(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -588,6 +616,7 @@ async def test_the_raw_barcode_is_stored_exactly_as_sent(
     assert [s["outcome"] for s in stored] == ["accepted", "accepted", "accepted", "blocked"]
 
 
+@pytest.mark.req("URS-018")
 async def test_a_scan_keeps_the_lot_status_and_expiry_it_saw(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -604,6 +633,7 @@ async def test_a_scan_keeps_the_lot_status_and_expiry_it_saw(
     assert second["expiry_at_scan"] == lot["expiry_date"]
 
 
+@pytest.mark.req("URS-006", "URS-016", negative=True)
 async def test_bad_barcodes_are_422_and_nothing_is_stored(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import (
     Actors,
@@ -44,6 +45,7 @@ async def _left(client: httpx.AsyncClient, line: Line, lot: dict[str, Any]) -> i
     return left
 
 
+@pytest.mark.req("URS-019", "URS-014")
 async def test_a_retry_gets_the_first_answer_and_changes_nothing(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -82,6 +84,7 @@ async def test_a_retry_gets_the_first_answer_and_changes_nothing(
     assert await _left(client, line, sets) == 7
 
 
+@pytest.mark.req("URS-019")
 async def test_a_blocked_first_answer_is_replayed(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -110,6 +113,7 @@ async def test_a_blocked_first_answer_is_replayed(
     assert stored[0]["client_scan_id"] == "c-1"
 
 
+@pytest.mark.req("URS-019", negative=True)
 async def test_a_different_scan_under_a_used_id_is_a_conflict(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -142,6 +146,7 @@ async def test_a_different_scan_under_a_used_id_is_a_conflict(
     assert again.status_code == 201 and again.json() == first.json()
 
 
+@pytest.mark.req("URS-019")
 async def test_the_same_id_from_another_user_is_a_new_scan(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import (
     BAG_GTIN,
@@ -59,6 +60,7 @@ def _variants(make: Any) -> list[str]:
     return [make(prefix, ending) for prefix in PREFIXES for ending in ENDINGS]
 
 
+@pytest.mark.req("URS-015", "URS-014")
 async def test_our_unit_barcode_consumes_the_unit(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -81,6 +83,7 @@ async def test_our_unit_barcode_consumes_the_unit(
     ]
 
 
+@pytest.mark.req("URS-015", "URS-034")
 async def test_our_lot_code_takes_the_quantity_asked(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -100,6 +103,7 @@ async def test_our_lot_code_takes_the_quantity_asked(
     assert (await _balanced(client, line, sets["id"]))["consumed"] == 5
 
 
+@pytest.mark.req("URS-015", "URS-037")
 async def test_our_lot_label_names_exactly_this_receipt(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -129,6 +133,7 @@ async def test_our_lot_label_names_exactly_this_receipt(
     assert [s["barcode"] for s in stored] == barcodes
 
 
+@pytest.mark.req("URS-015")
 async def test_supplier_serial_names_the_unit(client: httpx.AsyncClient, actors: Actors) -> None:
     line = await _line(client, actors)
     lot = await released_lot(client, line.qa, line.warehouse, "BAG", "BB-1", quantity=30)
@@ -160,6 +165,7 @@ async def test_supplier_serial_names_the_unit(client: httpx.AsyncClient, actors:
     assert counts["consumed"] == len(sent)
 
 
+@pytest.mark.req("URS-015")
 async def test_supplier_lot_names_the_lot_of_a_lot_type(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

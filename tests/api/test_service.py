@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.support import ADMIN_KEY, assert_problem
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
+@pytest.mark.req("URS-045")
 async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:
     r = await client.get("http://test/healthz")
     assert r.status_code == 200
     assert r.json()["status"] == "ok"
 
 
+@pytest.mark.req("URS-049")
+@pytest.mark.req("URS-045", negative=True)
 async def test_version_names_schema_and_settings(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/version"), 401)
     r = await client.get("/version", headers=ADMIN)
@@ -23,6 +27,7 @@ async def test_version_names_schema_and_settings(client: httpx.AsyncClient) -> N
     assert body["version"] == "0.1.0"
 
 
+@pytest.mark.req("URS-045")
 async def test_openapi_and_docs_are_public_and_list_full_paths(
     client: httpx.AsyncClient,
 ) -> None:
@@ -46,6 +51,7 @@ async def test_openapi_and_docs_are_public_and_list_full_paths(
     assert r.status_code == 200 and "swagger" in r.text.lower()
 
 
+@pytest.mark.req("URS-045", negative=True)
 async def test_cors_is_closed_unless_configured(client: httpx.AsyncClient) -> None:
     r = await client.options(
         "/me", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}

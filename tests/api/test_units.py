@@ -76,6 +76,7 @@ async def _registered(client: httpx.AsyncClient, qa: Actor, lot_id: int) -> int:
 # --- registration ----------------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-032", "URS-002", "URS-033", "URS-038")
 async def test_register_by_count(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=5)
@@ -103,6 +104,7 @@ async def test_register_by_count(client: httpx.AsyncClient, actors: Actors) -> N
     assert {k: v for k, v in event["after"].items() if k != "units"} == audited_lot(before)
 
 
+@pytest.mark.req("URS-032")
 async def test_register_by_serials(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=5)
@@ -117,6 +119,7 @@ async def test_register_by_serials(client: httpx.AsyncClient, actors: Actors) ->
     ]
 
 
+@pytest.mark.req("URS-032", negative=True)
 async def test_more_units_than_the_lot_received_is_409(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -173,6 +176,7 @@ async def test_more_units_than_the_lot_received_is_409(
         "not-a-list",
     ],
 )
+@pytest.mark.req("URS-032", "URS-006", negative=True)
 async def test_bad_registrations_are_422(
     client: httpx.AsyncClient, actors: Actors, body: dict[str, Any]
 ) -> None:
@@ -186,6 +190,7 @@ async def test_bad_registrations_are_422(
     assert await _registered(client, qa, lot["id"]) == 0
 
 
+@pytest.mark.req("URS-032", negative=True)
 async def test_a_serial_registered_before_is_409(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     first = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=5)
@@ -204,6 +209,7 @@ async def test_a_serial_registered_before_is_409(client: httpx.AsyncClient, acto
     assert len(await _units(client, warehouse, kit["id"], {"serials": ["SN-7"]})) == 1
 
 
+@pytest.mark.req("URS-032", negative=True)
 async def test_lot_tracked_lots_have_no_units(client: httpx.AsyncClient, actors: Actors) -> None:
     _, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "SET", "TS-1", quantity=5)
@@ -215,6 +221,7 @@ async def test_lot_tracked_lots_have_no_units(client: httpx.AsyncClient, actors:
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-046", "URS-032", negative=True)
 async def test_only_the_warehouse_registers(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=5)
@@ -224,6 +231,7 @@ async def test_only_the_warehouse_registers(client: httpx.AsyncClient, actors: A
     assert_problem(await _register(client, warehouse, 999999, {"count": 1}), 404, "LOT_NOT_FOUND")
 
 
+@pytest.mark.req("URS-032")
 async def test_ten_thousand_units_by_count_in_one_call(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -245,6 +253,7 @@ async def test_ten_thousand_units_by_count_in_one_call(
     )
 
 
+@pytest.mark.req("URS-032")
 async def test_ten_thousand_units_by_serials_in_one_call(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -266,6 +275,7 @@ async def test_ten_thousand_units_by_serials_in_one_call(
 # --- the unit view ---------------------------------------------------------------------------
 
 
+@pytest.mark.req("URS-033")
 async def test_blocking_follows_the_lot(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=5, coa_ref="COA-1")
@@ -286,6 +296,7 @@ async def test_blocking_follows_the_lot(client: httpx.AsyncClient, actors: Actor
     assert shown["usable"] is False and shown["blocking"] == ["REJECTED"]
 
 
+@pytest.mark.req("URS-033", "URS-012")
 async def test_blocking_for_an_expired_lot(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     yesterday = site_today() - timedelta(days=1)
@@ -314,6 +325,7 @@ async def test_blocking_for_an_expired_lot(client: httpx.AsyncClient, actors: Ac
     assert shown["expiry_date"] == yesterday.isoformat()
 
 
+@pytest.mark.req("URS-033", "URS-012")
 async def test_expiring_today_or_soon_is_not_blocking(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -334,6 +346,8 @@ async def test_expiring_today_or_soon_is_not_blocking(
         assert shown["usable"] is True and shown["blocking"] == []
 
 
+@pytest.mark.req("URS-033")
+@pytest.mark.req("URS-013", negative=True)
 async def test_retest_due_blocks(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(
@@ -350,6 +364,7 @@ async def test_retest_due_blocks(client: httpx.AsyncClient, actors: Actors) -> N
     assert (await _unit(client, unit["barcode"], qa))["blocking"] == ["RETEST_DUE"]
 
 
+@pytest.mark.req("URS-033", "URS-025")
 async def test_blocking_after_recall(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=3, coa_ref="COA-1")
@@ -371,6 +386,7 @@ async def test_blocking_after_recall(client: httpx.AsyncClient, actors: Actors) 
     assert shown["usable"] is False and shown["blocking"] == ["RECALLED"]
 
 
+@pytest.mark.req("URS-033", "URS-006", negative=True)
 async def test_unknown_unit_is_404(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     head = await audit_seq(client)
@@ -393,6 +409,8 @@ async def test_unknown_unit_is_404(client: httpx.AsyncClient, actors: Actors) ->
         ("qa", "other"),
     ],
 )
+@pytest.mark.req("URS-038")
+@pytest.mark.req("URS-034", "URS-014", negative=True)
 async def test_discard_with_a_reason_code(
     client: httpx.AsyncClient, actors: Actors, role: str, reason_code: str
 ) -> None:
@@ -430,6 +448,7 @@ async def test_discard_with_a_reason_code(
     assert lot_again["quantity_left"] == 3
 
 
+@pytest.mark.req("URS-034", "URS-006", "URS-046", negative=True)
 async def test_bad_discards(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=2)
@@ -452,6 +471,7 @@ async def test_bad_discards(client: httpx.AsyncClient, actors: Actors) -> None:
     assert await audit_seq(client) == head
 
 
+@pytest.mark.req("URS-031")
 async def test_history_oldest_first(client: httpx.AsyncClient, actors: Actors) -> None:
     _, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=3)

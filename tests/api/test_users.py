@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlmodel import col
@@ -33,6 +34,7 @@ async def _create_with_key(client: httpx.AsyncClient, body: dict[str, str] = NEW
     return key
 
 
+@pytest.mark.req("URS-044", "URS-045")
 async def test_admin_creates_user_without_a_password(client: httpx.AsyncClient) -> None:
     r = await client.post("/users", json=NEW_USER, headers=ADMIN)
     assert r.status_code == 201, r.text
@@ -48,12 +50,14 @@ async def test_admin_creates_user_without_a_password(client: httpx.AsyncClient) 
     assert r.json()["total"] == 2
 
 
+@pytest.mark.req("URS-045", negative=True)
 async def test_taken_username_is_409(client: httpx.AsyncClient) -> None:
     await client.post("/users", json=NEW_USER, headers=ADMIN)
     r = await client.post("/users", json={**NEW_USER, "full_name": "Other"}, headers=ADMIN)
     assert_problem(r, 409, "ALREADY_EXISTS")
 
 
+@pytest.mark.req("URS-006", "URS-045", negative=True)
 async def test_user_fields_are_validated(client: httpx.AsyncClient) -> None:
     for field, value in [
         ("username", "Jane Doe"),
@@ -72,6 +76,7 @@ async def test_user_fields_are_validated(client: httpx.AsyncClient) -> None:
     assert r.json()["total"] == 1
 
 
+@pytest.mark.req("URS-045")
 async def test_key_is_returned_once_and_stored_as_sha256(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
@@ -85,6 +90,7 @@ async def test_key_is_returned_once_and_stored_as_sha256(
     assert key not in hashes
 
 
+@pytest.mark.req("URS-045", negative=True)
 async def test_revoked_key_stops_on_next_request(client: httpx.AsyncClient) -> None:
     key = await _create_with_key(client)
     headers = {"Authorization": f"Bearer {key}"}
@@ -99,6 +105,7 @@ async def test_revoked_key_stops_on_next_request(client: httpx.AsyncClient) -> N
     assert_problem(await client.delete("/users/j.doe/keys/999", headers=ADMIN), 404)
 
 
+@pytest.mark.req("URS-045", negative=True)
 async def test_deactivation_stops_keys_and_the_username_is_never_reused(
     client: httpx.AsyncClient,
 ) -> None:
@@ -116,12 +123,14 @@ async def test_deactivation_stops_keys_and_the_username_is_never_reused(
     assert_problem(await client.post("/users/nobody/deactivate", headers=ADMIN), 404)
 
 
+@pytest.mark.req("URS-045", negative=True)
 async def test_missing_or_unknown_key_is_401(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/me"), 401, "UNAUTHORIZED")
     assert_problem(await client.get("/me", headers={"Authorization": "Bearer nope"}), 401)
     assert_problem(await client.get("/me", headers={"Authorization": f"Basic {ADMIN_KEY}"}), 401)
 
 
+@pytest.mark.req("URS-044", "URS-043", negative=True)
 async def test_own_password_change(client: httpx.AsyncClient, actors: Actors) -> None:
     key = await _create_with_key(client)
     headers = {"Authorization": f"Bearer {key}"}
@@ -149,6 +158,8 @@ async def test_own_password_change(client: httpx.AsyncClient, actors: Actors) ->
     assert_problem(r, 403, "SIGNATURE_INVALID")
 
 
+@pytest.mark.req("URS-038")
+@pytest.mark.req("URS-043", negative=True)
 async def test_five_wrong_passwords_lock_signing_until_admin_unlocks(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -173,6 +184,7 @@ async def test_five_wrong_passwords_lock_signing_until_admin_unlocks(
     assert r.status_code == 204, r.text
 
 
+@pytest.mark.req("URS-043")
 async def test_a_success_resets_the_failure_count(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

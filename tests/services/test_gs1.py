@@ -18,6 +18,8 @@ from services.barcodes.gs1 import (
 )
 from services.barcodes.gtin import gtin_check_digit, is_valid_gtin, normalise_gtin
 
+pytestmark = pytest.mark.req("URS-003", "URS-015")
+
 DATAMATRIX = "]d2" + "0110614141000729" + "17270600" + "10BB2406-17A" + GS + "21SN000123"
 GS1_128 = "]C1" + "0100614141003198" + "11250312" + "17280311" + "10TS-55821" + GS + "240CX-1044-TS"
 QR = "]Q3" + "0100614141003198" + "17280200" + "10CB-0227-X" + GS + "210000451"
@@ -113,6 +115,7 @@ def test_repeated_ai_with_the_same_value_is_accepted() -> None:
     assert data.batch == "LOT1"
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_not_gs1() -> None:
     assert not is_gs1("U-7K3M9QXP2A")
     assert not is_gs1("L-000042")
@@ -136,6 +139,7 @@ def test_missing_gs_that_fits_the_length_limit_cannot_be_detected() -> None:
     assert data.serial is None
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_missing_gs_that_overflows_the_field_is_refused() -> None:
     # biip alone would read batch "BB2406-17A21SN000123" and then AI 45... from the rest.
     with pytest.raises(
@@ -144,6 +148,7 @@ def test_missing_gs_that_overflows_the_field_is_refused() -> None:
         scan("]d2" + "0110614141000729" + "10BB2406-17A21SN0001234567")
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_missing_gs_after_a_field_that_needs_one_at_max_length_is_refused() -> None:
     # biip would read batch "A"*20 and an expiry; the GS1 syntax needs a GS after (10).
     with pytest.raises(Gs1Error, match=r"\(10\) batch .* 28 characters long"):
@@ -153,6 +158,7 @@ def test_missing_gs_after_a_field_that_needs_one_at_max_length_is_refused() -> N
 # --------------------------------------------------------------------------- errors
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_wrong_gtin_check_digit() -> None:
     with pytest.raises(Gs1Error, match=r"GTIN 10614141000720 has a wrong check digit; expected 9"):
         scan("]d2" + "0110614141000720" + "17270600")
@@ -160,12 +166,14 @@ def test_wrong_gtin_check_digit() -> None:
         scan("(01)10614141000720(10)A")
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_all_zero_gtin() -> None:
     with pytest.raises(Gs1Error, match="all zeros"):
         scan("]d2" + "0100000000000000")
 
 
 @pytest.mark.parametrize("value", ["270231", "271301", "270000", "270229"])
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_impossible_date(value: str) -> None:
     with pytest.raises(Gs1Error, match=rf"^\(17\) expiry '{value}' is not a real date\."):
         scan("]d2" + "0110614141000729" + "17" + value + "10A")
@@ -173,6 +181,7 @@ def test_impossible_date(value: str) -> None:
         scan(f"(01)10614141000729(17){value}(10)A")
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_impossible_production_date() -> None:
     with pytest.raises(Gs1Error, match=r"^\(11\) production date '251332' is not a real date"):
         scan("]C1" + "0110614141000729" + "11251332")
@@ -187,16 +196,19 @@ def test_impossible_production_date() -> None:
         "(01)1061414100072(10)A",
     ],
 )
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_truncated_gtin(raw: str) -> None:
     with pytest.raises(Gs1Error, match=r"\(01\) GTIN needs 14 digits; got \d+"):
         scan(raw)
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_truncated_date() -> None:
     with pytest.raises(Gs1Error, match=r"\(17\) expiry needs 6 digits \(YYMMDD\); got 4"):
         scan("]d2" + "0110614141000729" + "172706")
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_letters_in_a_numeric_field() -> None:
     with pytest.raises(Gs1Error, match=r"\(01\) GTIN '1061414100072X' must contain only digits"):
         scan("]d2" + "011061414100072X")
@@ -236,12 +248,14 @@ def test_letters_in_a_numeric_field() -> None:
         ("(01)10614141000729(10)" + "A" * 21, r"at most 20 are allowed\. \(biip"),
     ],
 )
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_invalid_structure(raw: str, message: str) -> None:
     with pytest.raises(Gs1Error, match=message):
         # Not all of these pass is_gs1(); parse_gs1 must refuse them cleanly anyway.
         parse_gs1(check_raw_barcode(raw))
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_bare_gtin_is_not_read_as_element_strings() -> None:
     # As element strings "4006381333931" would be AI 400 (customer purchase order) "6381333931".
     with pytest.raises(Gs1Error, match="looks like a bare GTIN-13"):
@@ -250,6 +264,7 @@ def test_bare_gtin_is_not_read_as_element_strings() -> None:
         scan("10614141000729")
 
 
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_gs1_errors_are_value_errors() -> None:
     assert issubclass(Gs1Error, ValueError)
     assert issubclass(BarcodeFormatError, ValueError)
@@ -268,6 +283,7 @@ def test_check_raw_barcode_accepts_and_strips_one_line_ending() -> None:
 
 
 @pytest.mark.parametrize(("length", "shown"), [(513, "513"), (10_000, "10000")])
+@pytest.mark.req("URS-003", "URS-016", "URS-006", negative=True)
 def test_too_long(length: int, shown: str) -> None:
     with pytest.raises(
         BarcodeFormatError, match=rf"^Barcode has {shown} characters; at most 512 are allowed\.$"
@@ -275,6 +291,7 @@ def test_too_long(length: int, shown: str) -> None:
         check_raw_barcode("0" * length)
 
 
+@pytest.mark.req("URS-003", "URS-016", "URS-006", negative=True)
 def test_length_limit_counts_the_line_ending() -> None:
     with pytest.raises(BarcodeFormatError, match="514 characters"):
         check_raw_barcode("x" * 512 + "\r\n")
@@ -294,6 +311,7 @@ def test_length_limit_counts_the_line_ending() -> None:
         ("L-000042\x85", "0085", 9),
     ],
 )
+@pytest.mark.req("URS-003", "URS-016", "URS-006", negative=True)
 def test_control_characters(raw: str, code: str, position: int) -> None:
     with pytest.raises(
         BarcodeFormatError,
@@ -306,6 +324,7 @@ def test_control_characters(raw: str, code: str, position: int) -> None:
 
 
 @pytest.mark.parametrize("raw", ["", "\r\n", "\n", "\r"])
+@pytest.mark.req("URS-003", "URS-016", "URS-006", negative=True)
 def test_empty(raw: str) -> None:
     with pytest.raises(BarcodeFormatError, match=r"^Barcode is empty\.$"):
         check_raw_barcode(raw)
@@ -347,6 +366,7 @@ def test_check_digits() -> None:
         "²006381333931",
     ],
 )
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_invalid_gtins(gtin: str) -> None:
     assert not is_valid_gtin(gtin)
     with pytest.raises(ValueError, match="GTIN"):
@@ -363,6 +383,7 @@ def test_invalid_gtins(gtin: str) -> None:
         "\u0664\u0660\u0660\u0666\u0663\u0668\u0661",
     ],
 )
+@pytest.mark.req("URS-003", "URS-016", negative=True)
 def test_check_digit_needs_a_gtin_body(body: str) -> None:
     with pytest.raises(ValueError, match="not the body of a GTIN"):
         gtin_check_digit(body)
@@ -371,6 +392,7 @@ def test_check_digit_needs_a_gtin_body(body: str) -> None:
 # --------------------------------------------------------------------------- labels
 
 
+@pytest.mark.req("URS-037")
 def test_label_line() -> None:
     line = gs1_element_string_for_label("614141003198", date(2028, 2, 29), "CB-0227-X", "L-000042")
     assert line == "(01)00614141003198(17)280229(10)CB-0227-X(91)L-000042"
@@ -381,6 +403,7 @@ def test_label_line() -> None:
     assert data.internal == "L-000042"
 
 
+@pytest.mark.req("URS-037")
 def test_label_line_skips_missing_parts() -> None:
     assert gs1_element_string_for_label(None, None, None, "L-000042") == "(91)L-000042"
     assert (
@@ -402,6 +425,7 @@ def test_label_line_skips_missing_parts() -> None:
         (None, date(2099, 1, 1), None, None, "would take it for 1999-01-01"),
     ],
 )
+@pytest.mark.req("URS-037", negative=True)
 def test_label_line_refuses_bad_parts(
     gtin: str | None, expiry: date | None, batch: str | None, internal: str | None, message: str
 ) -> None:

@@ -38,6 +38,8 @@ from tests.zpl_reader import (
     formats,
 )
 
+pytestmark = pytest.mark.req("URS-037")
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SVG_NS = "{http://www.w3.org/2000/svg}"
 GS = "\x1d"
@@ -391,6 +393,7 @@ def test_a_template_is_identified_by_the_sha256_of_its_bytes() -> None:
         (_unit, {"serial": "S\x07"}, "S\\x07"),
     ],
 )
+@pytest.mark.req("URS-037", negative=True)
 def test_label_error_names_the_value(render: Any, overrides: dict[str, Any], named: str) -> None:
     with pytest.raises(LabelError) as caught:
         render(**overrides)

@@ -25,6 +25,7 @@ async def _user(session: AsyncSession, *, temporary: bool) -> User:
     return user
 
 
+@pytest.mark.req("URS-044", negative=True)
 async def test_temporary_password_cannot_sign(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
         user = await _user(session, temporary=True)
@@ -33,6 +34,7 @@ async def test_temporary_password_cannot_sign(app: FastAPI) -> None:
         assert refused.value.code == "PASSWORD_CHANGE_REQUIRED"
 
 
+@pytest.mark.req("URS-042")
 async def test_a_signature_holds_who_when_what_and_the_record_hash(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
         user = await _user(session, temporary=False)
@@ -47,6 +49,7 @@ async def test_a_signature_holds_who_when_what_and_the_record_hash(app: FastAPI)
     assert seal["record_hash"] == audit.sha256_hex(audit.canonical_json(record))
 
 
+@pytest.mark.req("URS-043", negative=True)
 async def test_wrong_password_is_recorded_and_counted(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
         user = await _user(session, temporary=False)
