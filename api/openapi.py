@@ -1,13 +1,15 @@
-"""The OpenAPI document as the service really behaves: bearer keys, and a `Problem` on every error
-response an operation can give, each with the codes it can carry.
+"""The OpenAPI document as the service really behaves: its credentials (an API key, a sign-in
+session cookie, a station's cookie), and a `Problem` on every error response an operation can
+give, each with the codes it can carry.
 
-Most of it is derived, so that a new route gets it without a word: 401 on every operation under
-/api/v1; 403 `ROLE_NOT_ALLOWED` when api/policy.py excludes a role, and the signature codes when
-the body takes a `signature`; 404 when the path names a record; 422 `VALIDATION_ERROR` when the
-operation takes parameters or a body; 400 and 413 for bodies. A route adds what only it knows
-with `responses=problems({409: ["ILLEGAL_TRANSITION"], ...})`: a status it declares lists
-exactly its codes (an enum in the schema; the tests hold every answer to it). A status only
-derived lists the codes known to be possible as examples, not as an enum.
+Most of it is derived, so that a new route gets it without a word: 401 with the credential codes
+on every operation under /api/v1 but the public ones (api/policy.py PUBLIC, which declare their
+own); 403 `ROLE_NOT_ALLOWED` when api/policy.py excludes a role, the CSRF codes on writes, and
+the signature codes when the body takes a `signature`; 404 when the path names a record; 422
+`VALIDATION_ERROR` when the operation takes parameters or a body; 400 and 413 for bodies. A
+route adds what only it knows with `responses=problems({409: ["ILLEGAL_TRANSITION"], ...})`: a
+status it declares lists exactly its codes (an enum in the schema; the tests hold every answer
+to it). A status only derived lists the codes known to be possible as examples, not as an enum.
 """
 
 from __future__ import annotations
@@ -19,15 +21,39 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
-from api.policy import API_PREFIX, allowed_roles
+from api.policy import API_PREFIX, PUBLIC, STATION, allowed_roles
 from models.scans import ScanFlag
 from models.users import Role
+from services.trust.access import STATION_COOKIE
 
 PROBLEM_JSON = "application/problem+json"
 REF = "#/components/schemas/"
 CODES_KEY = "x-problem-codes"
 
-SIGNATURE_CODES = ["SIGNATURE_INVALID", "SIGNING_LOCKED", "PASSWORD_CHANGE_REQUIRED"]
+# A signature refused: the password at a desk, or badge and PIN at a station.
+SIGNATURE_CODES = [
+    "SIGNATURE_INVALID",
+    "SIGNING_LOCKED",
+    "PASSWORD_CHANGE_REQUIRED",
+    "BADGE_UNKNOWN",
+    "BADGE_REVOKED",
+    "USER_INACTIVE",
+    "PIN_NOT_SET",
+    "PIN_LOCKED",
+]
+# The signature's components do not suit the place (badge and PIN at a station, else password).
+SIGNATURE_422 = ["BADGE_AND_PIN_REQUIRED", "PASSWORD_REQUIRED"]
+# A credential that does not work (services/trust/access.py): a key, a session, a station's.
+CREDENTIAL_401 = [
+    "UNAUTHORIZED",
+    "SESSION_INVALID",
+    "SESSION_ENDED",
+    "SESSION_EXPIRED",
+    "STATION_INVALID",
+]
+STATION_401 = ["STATION_REQUIRED", "STATION_INVALID"]
+# A state-changing request made with a cookie without its CSRF token (api/deps.py).
+CSRF_403 = ["CSRF_TOKEN_MISSING", "CSRF_TOKEN_INVALID"]
 # The record a path parameter names, and the code of the 404 when there is none.
 PATH_RECORDS: dict[str, list[str]] = {
     "lot_id": ["LOT_NOT_FOUND"],
@@ -40,6 +66,8 @@ PATH_RECORDS: dict[str, list[str]] = {
     "username": ["USER_NOT_FOUND"],
     "key_id": ["KEY_NOT_FOUND"],
     "job_id": ["PRINT_JOB_NOT_FOUND"],
+    "session_id": ["SESSION_NOT_FOUND"],
+    "badge_id": ["BADGE_NOT_FOUND"],
 }
 # What every receipt can be refused for (typed in, scanned, or made by a batch).
 RECEIPT_409 = ["SUPPLIER_LOT_RECALLED"]
@@ -61,7 +89,8 @@ BARCODE_422 = [
 ]
 TITLES = {
     400: "The URL or the body could not be read.",
-    401: "No key, or a key that is unknown, revoked or of a deactivated user.",
+    401: "No credential, or one that no longer works: an unknown or revoked key, an ended "
+    "session, a deactivated user.",
     403: "The role may not do this, or the signature was refused.",
     404: "The record the path names does not exist.",
     409: "Refused by a rule of the domain; nothing was changed.",
@@ -117,12 +146,13 @@ def build(app: FastAPI) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     schemas.update(_problem_schemas(schemas))
-    components["securitySchemes"] = {
-        "bearer": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "An API key from `POST /api/v1/users/{username}/keys` (shown once).",
-        }
+    # HTTPBearer (API keys) and APIKeyCookie (sign-in sessions) come from api/deps.py; the
+    # station's own credential is read by the station routes themselves.
+    components.setdefault("securitySchemes", {})["StationCookie"] = {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": STATION_COOKIE,
+        "description": "An enrolled station's credential (POST /api/v1/station/enrol).",
     }
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
@@ -198,7 +228,8 @@ def _problem_schemas(existing: dict[str, Any]) -> dict[str, Any]:
 
 
 def _secure(method: str, path: str, operation: dict[str, Any], schemas: dict[str, Any]) -> None:
-    operation["security"] = [{"bearer": []}]
+    if _kind(method, path) == "station":
+        operation["security"] = [{"StationCookie": []}]
     responses: dict[str, Any] = operation.setdefault("responses", {})
     declared: dict[int, list[str]] = {}
     for status, answer in list(responses.items()):
@@ -236,15 +267,21 @@ def _derived(
 ) -> dict[int, list[str]]:
     has_body = "requestBody" in operation
     params = operation.get("parameters", [])
+    kind = _kind(method, path)
     out: dict[int, list[str]] = {
         400: ["INVALID_URL", *(["MALFORMED_BODY"] if has_body else [])],
-        401: ["UNAUTHORIZED"],
     }
+    # A public operation (sign-in, enrolment) declares the 401s of its own secret itself.
+    if kind != "public":
+        out[401] = CREDENTIAL_401 if kind == "secured" else STATION_401
     forbidden: list[str] = []
     roles = allowed_roles(method, path)
-    if roles is not None and roles != frozenset(Role):
+    if kind == "secured" and roles != frozenset(Role):
         forbidden.append("ROLE_NOT_ALLOWED")
-    if has_body and "signature" in _body_properties(operation, schemas):
+    if kind != "public" and method != "GET":
+        forbidden += CSRF_403
+    signed = has_body and "signature" in _body_properties(operation, schemas)
+    if signed:
         forbidden += SIGNATURE_CODES
     if forbidden:
         out[403] = forbidden
@@ -256,10 +293,23 @@ def _derived(
     if method != "GET":
         out[409] = ["CONFLICT"]  # a write that met another at the same moment (integrity)
     if has_body or params:
-        out[422] = ["VALIDATION_ERROR", *(["INVALID_VALUE"] if method != "GET" else [])]
+        out[422] = [
+            "VALIDATION_ERROR",
+            *(["INVALID_VALUE"] if method != "GET" else []),
+            *(SIGNATURE_422 if signed else []),
+        ]
     if has_body:
         out[413] = ["BODY_TOO_LARGE"]
     return out
+
+
+def _kind(method: str, path: str) -> str:
+    """Who the operation is for: "public" (before anyone is known), "station" (an enrolled
+    station's own credential), or "secured" (a key or a sign-in session, and a role)."""
+    op = (method, path.removeprefix(API_PREFIX))
+    if op in PUBLIC:
+        return "public"
+    return "station" if op in STATION else "secured"
 
 
 def _body_properties(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:

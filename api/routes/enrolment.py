@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.deps import NowDep, SessionDep
+from api.openapi import problems
 from api.routes import open_router
 from models.people import Enrol, Enrolled
 from models.users import KeyCreated
@@ -11,7 +12,9 @@ from services.trust import enrolment, users
 router = open_router("enrolment")
 
 
-@router.post("/enrolment", response_model=Enrolled)
+@router.post(
+    "/enrolment", response_model=Enrolled, responses=problems({401: ["ENROLMENT_INVALID"]})
+)
 async def enrol(body: Enrol, session: SessionDep, now: NowDep) -> Enrolled:
     """Use your enrolment code, once: set your own password (12+ characters), optionally your
     PIN (4-12 digits), and optionally take an API key of your own (`"key": true`, shown once).

@@ -34,7 +34,12 @@ async def change_password(change: PasswordChange, user: CurrentUser, session: Se
     await users.change_own_password(session, user, change)
 
 
-@router.post("/me/pin", status_code=204, response_class=Response)
+@router.post(
+    "/me/pin",
+    status_code=204,
+    response_class=Response,
+    responses=problems({403: ["SIGNATURE_INVALID", "SIGNING_LOCKED"]}),
+)
 async def set_pin(change: PinSet, user: CurrentUser, session: SessionDep) -> None:
     """Set your own PIN (4-12 digits), proving your password: with your badge it signs you in,
     and signs, at a station."""
@@ -47,7 +52,12 @@ async def my_keys(user: CurrentUser, session: SessionDep) -> Page[KeyPublic]:
     return Page(items=keys, total=len(keys))
 
 
-@router.post("/me/keys", status_code=201, response_model=KeyCreated)
+@router.post(
+    "/me/keys",
+    status_code=201,
+    response_model=KeyCreated,
+    responses=problems({403: ["SIGNATURE_INVALID", "SIGNING_LOCKED"]}),
+)
 async def new_key(
     body: KeyRequest, user: CurrentUser, session: SessionDep, now: NowDep
 ) -> KeyCreated:

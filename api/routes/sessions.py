@@ -8,6 +8,7 @@ from fastapi import Path, Request, Response
 
 from api import cookies
 from api.deps import CallerDep, CurrentUser, NowDep, SessionDep, SettingsDep
+from api.openapi import problems
 from api.routes import open_router, secured_router
 from models.common import Page
 from models.people import SessionPublic, SignedIn, SignIn
@@ -16,10 +17,16 @@ from services.trust import access, credentials, sessions, stations, users
 
 open_routes = open_router("sessions")
 router = secured_router("sessions")
+NOT_A_SESSION = problems({409: ["NOT_A_SESSION"]})
 SessionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@open_routes.post("/sessions", status_code=201, response_model=SignedIn)
+@open_routes.post(
+    "/sessions",
+    status_code=201,
+    response_model=SignedIn,
+    responses=problems({401: ["SIGN_IN_FAILED", "PASSWORD_LOCKED"], 403: ["USE_BADGE_AT_STATION"]}),
+)
 async def sign_in(
     body: SignIn,
     request: Request,
@@ -48,14 +55,16 @@ async def sign_in(
     )
 
 
-@router.get("/sessions/current", response_model=SessionPublic)
+@router.get("/sessions/current", response_model=SessionPublic, responses=NOT_A_SESSION)
 async def current(caller: CallerDep, session: SessionDep, now: NowDep) -> SessionPublic:
     """The session this request signs in with (not for API keys)."""
     row, owner, station = await sessions.get(session, _session_id(caller))
     return sessions.public(row, owner.username, station, now)
 
 
-@router.delete("/sessions/current", status_code=204, response_class=Response)
+@router.delete(
+    "/sessions/current", status_code=204, response_class=Response, responses=NOT_A_SESSION
+)
 async def sign_out(
     request: Request, caller: CallerDep, user: CurrentUser, session: SessionDep, now: NowDep
 ) -> Response:

@@ -8,6 +8,7 @@ from fastapi import Path, Request, Response
 
 from api import cookies
 from api.deps import CurrentUser, NowDep, PagingDep, SessionDep, SettingsDep, StationDep
+from api.openapi import problems
 from api.routes import open_router, secured_router
 from models.common import Page
 from models.people import (
@@ -26,9 +27,15 @@ from services.trust import access, credentials, sessions, stations, users
 router = secured_router("stations")
 open_routes = open_router("stations")
 StationName = Annotated[str, Path(max_length=64)]
+STATION_404 = problems({404: ["STATION_NOT_FOUND"]})
 
 
-@router.post("/stations", status_code=201, response_model=StationCreated)
+@router.post(
+    "/stations",
+    status_code=201,
+    response_model=StationCreated,
+    responses=problems({409: ["ALREADY_EXISTS"]}),
+)
 async def create(
     body: StationCreate, actor: CurrentUser, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> StationCreated:
@@ -49,12 +56,17 @@ async def list_all(session: SessionDep, paging: PagingDep) -> Page[StationPublic
     return Page(items=items[paging.offset : paging.offset + paging.limit], total=len(items))
 
 
-@router.get("/stations/{name}", response_model=StationPublic)
+@router.get("/stations/{name}", response_model=StationPublic, responses=STATION_404)
 async def get(name: StationName, session: SessionDep) -> StationPublic:
     return stations.public(await stations.get(session, name))
 
 
-@router.post("/stations/{name}/enrolment", status_code=201, response_model=EnrolmentIssued)
+@router.post(
+    "/stations/{name}/enrolment",
+    status_code=201,
+    response_model=EnrolmentIssued,
+    responses=STATION_404,
+)
 async def reissue(
     name: StationName, actor: CurrentUser, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> EnrolmentIssued:
@@ -66,7 +78,7 @@ async def reissue(
     return EnrolmentIssued(code=code, expires_at=station.enrolment_expires_at or now)
 
 
-@router.post("/stations/{name}/disable", response_model=StationPublic)
+@router.post("/stations/{name}/disable", response_model=StationPublic, responses=STATION_404)
 async def disable(
     name: StationName, actor: CurrentUser, session: SessionDep, now: NowDep
 ) -> StationPublic:
@@ -75,7 +87,11 @@ async def disable(
     return stations.public(station)
 
 
-@open_routes.post("/station/enrol", response_model=StationEnrolled)
+@open_routes.post(
+    "/station/enrol",
+    response_model=StationEnrolled,
+    responses=problems({401: ["ENROLMENT_INVALID"]}),
+)
 async def enrol(
     body: StationEnrol, request: Request, response: Response, session: SessionDep, now: NowDep
 ) -> StationEnrolled:
@@ -101,7 +117,26 @@ async def this_station(
     )
 
 
-@open_routes.post("/station/sessions", status_code=201, response_model=SignedIn)
+@open_routes.post(
+    "/station/sessions",
+    status_code=201,
+    response_model=SignedIn,
+    responses=problems(
+        {
+            401: [
+                "STATION_REQUIRED",
+                "STATION_INVALID",
+                "BADGE_UNKNOWN",
+                "BADGE_REVOKED",
+                "USER_INACTIVE",
+                "PIN_NOT_SET",
+                "PIN_LOCKED",
+                "PIN_INVALID",
+            ],
+            409: ["STATION_BUSY"],
+        }
+    ),
+)
 async def badge_sign_in(
     body: BadgeSignIn,
     station: StationDep,

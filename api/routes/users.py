@@ -46,7 +46,12 @@ async def list_users(session: SessionDep, paging: PagingDep) -> Page[UserPublic]
     return Page(items=[users.public(u) for u in rows], total=total)
 
 
-@router.post("/users/{username}/enrolment", status_code=201, response_model=EnrolmentIssued)
+@router.post(
+    "/users/{username}/enrolment",
+    status_code=201,
+    response_model=EnrolmentIssued,
+    responses=problems({409: ["USER_INACTIVE"]}),
+)
 async def issue_enrolment(
     username: UsernamePath,
     actor: CurrentUser,
@@ -92,7 +97,12 @@ async def unlock(username: UsernamePath, actor: CurrentUser, session: SessionDep
     return users.public(await users.unlock(session, actor.username, username))
 
 
-@router.post("/users/{username}/badges", status_code=201, response_model=BadgePublic)
+@router.post(
+    "/users/{username}/badges",
+    status_code=201,
+    response_model=BadgePublic,
+    responses=problems({409: ["USER_INACTIVE", "BADGE_TAKEN"]}),
+)
 async def register_badge(
     username: UsernamePath, body: BadgeCreate, actor: CurrentUser, session: SessionDep, now: NowDep
 ) -> BadgePublic:

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from api.main import served_operations
-from api.policy import allowed_roles
+from api.policy import API_PREFIX, PUBLIC, STATION, allowed_roles
 from models.scans import FlagCode
 from models.users import Role
 
@@ -34,18 +34,34 @@ async def test_every_operation_declares_its_errors_as_problems(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     document = await schema(client)
-    assert document["components"]["securitySchemes"]["bearer"] == {
-        "type": "http",
-        "scheme": "bearer",
-        "description": document["components"]["securitySchemes"]["bearer"]["description"],
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"]["scheme"] == "bearer"
+    assert schemes["APIKeyCookie"] == {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sutrace_session",
+        "description": schemes["APIKeyCookie"]["description"],
     }
+    assert schemes["StationCookie"]["name"] == "sutrace_station"
     assert "HTTPValidationError" not in document["components"]["schemas"]
     for method, path in served_operations(app):
         operation = document["paths"][path][method.lower()]
-        assert operation["security"] == [{"bearer": []}], path
-        assert problem_codes(operation, "401") == ["UNAUTHORIZED"]
+        op = (method, path.removeprefix(API_PREFIX))
+        if op in PUBLIC:
+            # Sign-in and enrolment: no credential yet; their own secret's 401s are declared.
+            assert "security" not in operation, path
+            assert "UNAUTHORIZED" not in problem_codes(operation, "401"), path
+            continue
+        if op in STATION:
+            assert operation["security"] == [{"StationCookie": []}], path
+            assert {"STATION_REQUIRED", "STATION_INVALID"} <= set(problem_codes(operation, "401"))
+            continue
+        assert operation["security"] == [{"HTTPBearer": []}, {"APIKeyCookie": []}], path
+        assert {"UNAUTHORIZED", "SESSION_EXPIRED"} <= set(problem_codes(operation, "401"))
         if allowed_roles(method, path) != frozenset(Role):
             assert "ROLE_NOT_ALLOWED" in problem_codes(operation, "403"), (method, path)
+        if method != "GET":
+            assert "CSRF_TOKEN_MISSING" in problem_codes(operation, "403"), (method, path)
         if "{" in path:
             assert "404" in operation["responses"], (method, path)
         if operation.get("parameters") or operation.get("requestBody"):
@@ -58,10 +74,18 @@ async def test_every_operation_declares_its_errors_as_problems(
     complete = document["paths"]["/api/v1/batches/{batch_number}/complete"]["post"]
     assert set(problem_codes(complete, "403")) == {
         "ROLE_NOT_ALLOWED",
+        "CSRF_TOKEN_MISSING",
+        "CSRF_TOKEN_INVALID",
         "SIGNATURE_INVALID",
         "SIGNING_LOCKED",
         "PASSWORD_CHANGE_REQUIRED",
+        "BADGE_UNKNOWN",
+        "BADGE_REVOKED",
+        "USER_INACTIVE",
+        "PIN_NOT_SET",
+        "PIN_LOCKED",
     }
+    assert {"BADGE_AND_PIN_REQUIRED", "PASSWORD_REQUIRED"} <= set(problem_codes(complete, "422"))
     assert {"OPEN_FLAGS", "BOM_INCOMPLETE"} <= set(problem_codes(complete, "409"))
 
 
