@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from tests.support import (
     GS,
@@ -32,6 +33,7 @@ def datamatrix(lot: str, serial: str, expiry_days: int = 400) -> str:
     return f"]d201{BAG_GTIN}17{expiry}10{lot}{GS}21{serial}"
 
 
+@pytest.mark.req("URS-056")
 async def test_a_lots_units_with_status_filter_and_paging(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -74,6 +76,7 @@ async def test_a_lots_units_with_status_filter_and_paging(
     )
 
 
+@pytest.mark.req("URS-056")
 async def test_a_receipt_by_scan_carries_what_release_needs(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -127,6 +130,7 @@ async def test_a_receipt_by_scan_carries_what_release_needs(
     assert assert_problem(r, 422, "VALIDATION_ERROR")["errors"][0]["field"] == "supplier"
 
 
+@pytest.mark.req("URS-056")
 async def test_a_units_history_includes_its_lots_events_in_time_order(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -175,6 +179,7 @@ async def test_a_units_history_includes_its_lots_events_in_time_order(
     assert history[-1]["reason"] == "Recall FSN-9: Cracked ports"
 
 
+@pytest.mark.req("URS-056")
 async def test_an_expired_lot_shows_in_its_units_history(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -191,6 +196,7 @@ async def test_an_expired_lot_shows_in_its_units_history(
     assert expired["data"]["expiry_date"] == expiry.isoformat()
 
 
+@pytest.mark.req("URS-056")
 async def test_supplier_lot_search_by_part_in_any_case(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -220,6 +226,7 @@ async def test_supplier_lot_search_by_part_in_any_case(
     )
 
 
+@pytest.mark.req("URS-056")
 async def test_the_audit_trail_as_csv_in_chain_order(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pypdf
+import pytest
 
 from tests.support import (
     GS,
@@ -79,6 +80,7 @@ async def reviewed_batch(client: httpx.AsyncClient, actors: Actors) -> dict[str,
     return {"line": line, "bag": bag, "spare": spare, "tubes": tubes, "held": held, "bags": bags}
 
 
+@pytest.mark.req("URS-056")
 async def test_batch_shows_planned_and_consumed_per_bom_line(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -90,6 +92,7 @@ async def test_batch_shows_planned_and_consumed_per_bom_line(
     ]
 
 
+@pytest.mark.req("URS-056")
 async def test_the_record_says_what_a_reviewer_checks(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -156,6 +159,7 @@ async def test_the_record_says_what_a_reviewer_checks(
     assert same.headers["content-type"] == "application/pdf"
 
 
+@pytest.mark.req("URS-056")
 async def test_the_audit_bundle_proves_itself(client: httpx.AsyncClient, actors: Actors) -> None:
     made = await reviewed_batch(client, actors)
     line = made["line"]
@@ -194,6 +198,7 @@ async def test_the_audit_bundle_proves_itself(client: httpx.AsyncClient, actors:
     assert archive.read("record.pdf").startswith(b"%PDF")
 
 
+@pytest.mark.req("URS-056")
 async def test_a_raw_gs1_scan_is_in_the_record_as_sent(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -211,6 +216,7 @@ async def test_a_raw_gs1_scan_is_in_the_record_as_sent(
     assert lot["status"] == "released"
 
 
+@pytest.mark.req("URS-056")
 async def test_an_aborted_batch_and_long_text_in_the_record(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

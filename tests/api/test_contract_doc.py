@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 
 from api.main import served_operations
@@ -30,6 +31,7 @@ def roles_text(roles: frozenset[Role]) -> set[str]:
     return {"all"} if roles == frozenset(Role) else {r.value for r in roles}
 
 
+@pytest.mark.req("URS-057")
 def test_the_contract_lists_every_operation_with_its_roles(app: FastAPI) -> None:
     listed = documented()
     served = set(served_operations(app))
@@ -45,6 +47,7 @@ def test_the_contract_lists_every_operation_with_its_roles(app: FastAPI) -> None
         assert {r.strip() for r in roles.split(",")} == roles_text(declared), (method, path)
 
 
+@pytest.mark.req("URS-057")
 def test_the_contract_names_every_error_and_flag_code_the_schema_lists(app: FastAPI) -> None:
     text = CONTRACT.read_text(encoding="utf-8")
     codes: set[str] = {code.value for code in FlagCode}

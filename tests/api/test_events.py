@@ -106,6 +106,7 @@ async def test_events_are_for_qa_auditor_admin_and_supervisors(
     assert_problem(await client.get("/events"), 401)
 
 
+@pytest.mark.req("URS-051")
 async def test_a_supervisor_follows_the_line_of_one_batch(
     client: httpx.AsyncClient, actors: Actors, served: str
 ) -> None:

@@ -217,6 +217,7 @@ async def test_a_supplier_lot_gs1_cannot_carry_is_a_clear_problem(
     assert "BB 2406" in body["detail"]
 
 
+@pytest.mark.req("URS-055")
 async def test_symbology_and_stock_are_chosen_by_query(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from api.main import served_operations
@@ -30,6 +31,7 @@ def problem_codes(operation: dict[str, Any], status: str) -> list[str]:
     return codes
 
 
+@pytest.mark.req("URS-057")
 async def test_every_operation_declares_its_errors_as_problems(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -89,6 +91,7 @@ async def test_every_operation_declares_its_errors_as_problems(
     assert {"OPEN_FLAGS", "BOM_INCOMPLETE"} <= set(problem_codes(complete, "409"))
 
 
+@pytest.mark.req("URS-057")
 async def test_flags_are_typed_with_their_codes(client: httpx.AsyncClient) -> None:
     document = await schema(client)
     schemas = document["components"]["schemas"]
@@ -104,6 +107,7 @@ async def test_flags_are_typed_with_their_codes(client: httpx.AsyncClient) -> No
     assert accepted["items"] == {"$ref": "#/components/schemas/ScanFlag"}
 
 
+@pytest.mark.req("URS-057")
 async def test_the_main_operations_show_a_raw_gs1_scan_and_its_answers(
     client: httpx.AsyncClient,
 ) -> None:
@@ -120,6 +124,7 @@ async def test_the_main_operations_show_a_raw_gs1_scan_and_its_answers(
     assert "\x1d" in example["gs1_with_serial"]["value"]["barcode"]
 
 
+@pytest.mark.req("URS-057")
 async def test_docs_load_nothing_from_the_internet(client: httpx.AsyncClient) -> None:
     r = await client.get(f"{ROOT}/docs")
     assert r.status_code == 200

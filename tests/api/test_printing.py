@@ -87,6 +87,7 @@ async def _counts(client: httpx.AsyncClient, actor: Actor, lot_id: int) -> dict[
     return counts
 
 
+@pytest.mark.req("URS-055")
 async def test_lot_labels_reach_the_printer_as_gs1_datamatrix(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -131,6 +132,7 @@ def _day(text: str) -> Any:
     return date.fromisoformat(text)
 
 
+@pytest.mark.req("URS-055")
 async def test_unit_labels_at_300_dpi_on_2x1_stock(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -176,6 +178,7 @@ async def test_unit_labels_at_300_dpi_on_2x1_stock(
     assert counts["issued"] == 3 and counts["reprints"] == 1
 
 
+@pytest.mark.req("URS-055")
 async def test_a_reprint_needs_a_reason_and_is_marked(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -200,6 +203,7 @@ async def test_a_reprint_needs_a_reason_and_is_marked(
     assert labels["issued"] == 3 and labels["reprints"] == 1
 
 
+@pytest.mark.req("URS-055")
 async def test_an_unreachable_printer_is_a_plain_failure_and_the_retry_prints_once(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -234,6 +238,7 @@ async def test_an_unreachable_printer_is_a_plain_failure_and_the_retry_prints_on
     assert_problem(r, 409, "CLIENT_JOB_ID_REUSED")
 
 
+@pytest.mark.req("URS-055")
 async def test_explicit_retry_of_a_failed_job(client: httpx.AsyncClient, actors: Actors) -> None:
     qa, warehouse = await _ready(client, actors)
     lot = await receive_lot(client, warehouse, "TUBE", "TS-2")
@@ -253,6 +258,7 @@ async def test_explicit_retry_of_a_failed_job(client: httpx.AsyncClient, actors:
     assert payload.startswith(b"^XA")
 
 
+@pytest.mark.req("URS-055")
 async def test_labels_reconcile_after_prints_reprints_applies_and_voids(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -306,6 +312,7 @@ async def test_labels_reconcile_after_prints_reprints_applies_and_voids(
     assert_problem(r, 422, "LABEL_NOT_IN_LOT")
 
 
+@pytest.mark.req("URS-055")
 async def test_rejected_and_recalled_lots_get_no_new_labels(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -322,6 +329,7 @@ async def test_rejected_and_recalled_lots_get_no_new_labels(
     assert b"REJECTED - DO NOT USE" in r.content
 
 
+@pytest.mark.req("URS-055")
 async def test_a_changed_template_prints_only_once_qa_registers_it(
     client: httpx.AsyncClient, actors: Actors, settings: Settings
 ) -> None:
@@ -368,6 +376,7 @@ async def test_a_changed_template_prints_only_once_qa_registers_it(
     assert "^MD5" in event["after"]["body"] and event["before"]["version"] == 1
 
 
+@pytest.mark.req("URS-055")
 async def test_a_pdf_sheet_of_labels_is_issued_and_decodes(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -395,6 +404,7 @@ async def test_a_pdf_sheet_of_labels_is_issued_and_decodes(
     assert (await _counts(client, qa, lot["id"]))["issued"] == 31
 
 
+@pytest.mark.req("URS-055")
 async def test_printers_are_registered_by_the_admin(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -432,6 +442,7 @@ async def test_printers_are_registered_by_the_admin(
     assert [e["action"] for e in events] == ["printer.deactivate", "printer.create"]
 
 
+@pytest.mark.req("URS-055")
 async def test_the_batch_record_shows_the_labels_of_the_lots_it_made(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

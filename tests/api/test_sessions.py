@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.api.test_audit import all_events, auditor_verify
@@ -26,6 +27,7 @@ def _advance(app: FastAPI, minutes: float) -> None:
     app.state.clock.advance(timedelta(minutes=minutes))
 
 
+@pytest.mark.req("URS-054")
 async def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -61,6 +63,7 @@ async def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(
     assert actions == ["session.end", "session.start"]
 
 
+@pytest.mark.req("URS-054")
 async def test_every_event_names_the_session_or_key_it_came_through(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -82,6 +85,7 @@ async def test_every_event_names_the_session_or_key_it_came_through(
     auditor_verify(await all_events(client))
 
 
+@pytest.mark.req("URS-054", negative=True)
 async def test_wrong_passwords_at_sign_in_lock_the_password_like_signatures(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -113,6 +117,7 @@ async def test_wrong_passwords_at_sign_in_lock_the_password_like_signatures(
     await browsers.signed_in(qa)
 
 
+@pytest.mark.req("URS-054")
 async def test_idle_and_absolute_expiry_by_the_apps_clock(
     app: FastAPI, client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -136,6 +141,7 @@ async def test_idle_and_absolute_expiry_by_the_apps_clock(
     assert reasons == ["expired", "idle"]
 
 
+@pytest.mark.req("URS-054", negative=True)
 async def test_a_cookie_request_that_changes_state_needs_the_csrf_token(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -160,6 +166,7 @@ async def test_a_cookie_request_that_changes_state_needs_the_csrf_token(
     assert r.status_code == 201, r.text
 
 
+@pytest.mark.req("URS-054")
 async def test_sessions_listed_and_revoked_take_effect_on_the_next_request(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -189,6 +196,7 @@ async def test_sessions_listed_and_revoked_take_effect_on_the_next_request(
     assert_problem(await here.client.get("/me"), 401)
 
 
+@pytest.mark.req("URS-054", negative=True)
 async def test_a_key_is_never_taken_from_a_cookie_nor_a_session_from_a_bearer_header(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -208,6 +216,7 @@ async def test_a_key_is_never_taken_from_a_cookie_nor_a_session_from_a_bearer_he
     assert_problem(r, 401)
 
 
+@pytest.mark.req("URS-044", "URS-054")
 async def test_admins_provision_but_never_hold_or_use_a_users_credential(
     client: httpx.AsyncClient, browsers: Browsers
 ) -> None:
@@ -274,6 +283,7 @@ async def test_admins_provision_but_never_hold_or_use_a_users_credential(
     assert r.status_code == 200 and r.json()["key"] is None
 
 
+@pytest.mark.req("URS-054")
 async def test_own_keys_after_own_password(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -293,6 +303,7 @@ async def test_own_keys_after_own_password(
     assert_problem(await client.get("/me", headers=headers), 401)
 
 
+@pytest.mark.req("URS-054", negative=True)
 async def test_a_burst_of_wrong_passwords_gets_five_verifications_at_most(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -317,6 +328,7 @@ async def test_a_burst_of_wrong_passwords_gets_five_verifications_at_most(
     assert_problem(r, 401, "PASSWORD_LOCKED")
 
 
+@pytest.mark.req("URS-054")
 async def test_cookies_are_secure_over_https(app: FastAPI, actors: Actors) -> None:
     await actors.get("qa")
     transport = httpx.ASGITransport(app=app)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.api.test_audit import all_events, auditor_verify
@@ -30,6 +31,7 @@ from tests.support import (
 )
 
 
+@pytest.mark.req("URS-054")
 async def test_a_station_enrols_once_with_its_code(
     client: httpx.AsyncClient, browsers: Browsers
 ) -> None:
@@ -68,6 +70,7 @@ async def test_a_station_enrols_once_with_its_code(
     assert enrol["credential"] == {"kind": "station", "station": "LINE-1"}
 
 
+@pytest.mark.req("URS-054")
 async def test_badge_then_pin_signs_in_and_a_disabled_station_stops_at_once(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -105,6 +108,7 @@ async def test_badge_then_pin_signs_in_and_a_disabled_station_stops_at_once(
     assert (await again.client.post("/station/enrol", json={"code": code})).status_code == 200
 
 
+@pytest.mark.req("URS-054", negative=True)
 async def test_wrong_pins_lock_the_pin_and_are_recorded(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -130,6 +134,7 @@ async def test_wrong_pins_lock_the_pin_and_are_recorded(
     assert (await badge_in(station, "BADGE-0001")).status_code == 201
 
 
+@pytest.mark.req("URS-054", negative=True)
 async def test_a_lost_badge_is_revoked_at_once_and_its_use_recorded(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -158,6 +163,7 @@ async def test_a_lost_badge_is_revoked_at_once_and_its_use_recorded(
     assert_problem(r, 409, "BADGE_TAKEN")
 
 
+@pytest.mark.req("URS-054")
 async def test_one_person_per_station_and_idle_sign_out(
     app: FastAPI, client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -193,6 +199,7 @@ async def _scan_line(client: httpx.AsyncClient, actors: Actors) -> tuple[Any, di
     return line, lot
 
 
+@pytest.mark.req("URS-054")
 async def test_scans_at_a_station_carry_its_name_and_the_person(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -234,6 +241,7 @@ async def test_scans_at_a_station_carry_its_name_and_the_person(
     auditor_verify(await all_events(client))
 
 
+@pytest.mark.req("URS-054")
 async def test_a_signature_at_a_station_is_badge_and_pin(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
@@ -273,6 +281,7 @@ async def test_a_signature_at_a_station_is_badge_and_pin(
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.req("URS-054")
 async def test_people_badging_in_at_once_leave_one_person_signed_in(
     client: httpx.AsyncClient, actors: Actors, browsers: Browsers
 ) -> None:
