@@ -125,7 +125,7 @@ async def test_a_supervisor_follows_the_line_of_one_batch(
     r = await client.post(
         "/users",
         headers=actors.admin.headers,
-        json={"username": "n.new", "full_name": "N New", "role": "operator", "password": "x" * 12},
+        json={"username": "n.new", "full_name": "N New", "role": "operator"},
     )
     assert r.status_code == 201, r.text
     await change_status(client, qa, lot["id"], "quarantined", reason="Supplier query")
