@@ -18,6 +18,7 @@ from models.users import User
 from services import cache
 from services.errors import Conflict, Invalid, NotFound
 from services.genealogy import forward
+from services.locks import locked
 from services.trust import audit
 from services.trust.signatures import Signer, sign
 
@@ -154,7 +155,11 @@ async def resolve(
         flag.id: flag
         for flag in (
             await session.execute(
-                select(BatchFlag).where(col(BatchFlag.id).in_(flag_ids)).with_for_update()
+                locked(
+                    select(BatchFlag)
+                    .where(col(BatchFlag.id).in_(flag_ids))
+                    .order_by(col(BatchFlag.id))
+                )
             )
         ).scalars()
     }
