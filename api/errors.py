@@ -45,9 +45,14 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def render(error: SutraceError) -> JSONResponse:
+    """A refusal as problem+json: raised errors come here, and refusals a route returns."""
+    return problem(error.status, error.code, error.detail, title=error.title, **error.extra)
+
+
 async def _sutrace_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SutraceError)
-    return problem(exc.status, exc.code, exc.detail, title=exc.title, **exc.extra)
+    return render(exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,12 +9,12 @@ from fastapi.responses import JSONResponse
 
 from api import examples
 from api.deps import CurrentUser, SessionDep, TodayDep
+from api.errors import render
 from api.observability import count_scan
 from api.openapi import PROBLEM_JSON, merge, problems
 from api.routes import secured_router
 from models.scans import ScanAccepted, ScanCreate, ScanOverride, ScanPublic, ScanReverse
 from services.line import reversals, scanning
-from services.line.scanning import ScanBlocked
 from services.quality import overrides
 
 router = secured_router("scans")
@@ -51,13 +51,14 @@ async def scan(
 ) -> JSONResponse:
     """Go or no-go for a component going into a batch. Accepted: consumed at once. Blocked:
     stored with every reason. A retry with the same `client_scan_id` gets the first answer."""
-    try:
-        answer = await scanning.scan(session, actor, body, today)
-    except ScanBlocked as blocked:
-        count_scan("blocked", blocked.extra["flags"])
-        raise
-    count_scan("accepted", answer.body["flags"])
-    return JSONResponse(answer.body, status_code=201)
+    outcome = await scanning.scan(session, actor, body, today)
+    if outcome.refusal is not None:
+        # A blocked scan is a record: it is answered as a result, so the unit of work commits
+        # it (and nothing else) when this handler returns.
+        count_scan("blocked", outcome.refusal.extra["flags"])
+        return render(outcome.refusal)
+    count_scan("accepted", outcome.body["flags"])
+    return JSONResponse(outcome.body, status_code=201)
 
 
 @router.post(

@@ -30,6 +30,7 @@ from models.users import Role, User
 from services import cache
 from services.dock import labelling
 from services.errors import Conflict, Forbidden, Invalid, NotFound
+from services.locks import locked
 from services.trust import audit
 from services.trust.signatures import sign
 
@@ -89,9 +90,10 @@ async def _public(session: AsyncSession, lot: Lot, labels: LabelCounts) -> LotPu
 
 
 async def get(session: AsyncSession, lot_id: int, *, for_update: bool = False) -> Lot:
+    """The lot; `for_update` locks its row and re-reads it (see services.locks)."""
     query = select(Lot).where(col(Lot.id) == lot_id)
     if for_update:
-        query = query.with_for_update()
+        query = locked(query)
     lot = (await session.execute(query)).scalar_one_or_none()
     if lot is None:
         raise NotFound(f"Lot {lot_id} does not exist.", code="LOT_NOT_FOUND")

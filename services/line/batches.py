@@ -32,14 +32,16 @@ from models.users import User
 from services import cache
 from services.dock import catalog, receiving
 from services.errors import AlreadyExists, Conflict, NotFound
+from services.locks import locked
 from services.trust import audit
 from services.trust.signatures import sign
 
 
 async def get(session: AsyncSession, batch_number: str, *, for_update: bool = False) -> Batch:
+    """The batch; `for_update` locks its row and re-reads it (see services.locks)."""
     query = select(Batch).where(col(Batch.batch_number) == batch_number)
     if for_update:
-        query = query.with_for_update()
+        query = locked(query)
     batch = (await session.execute(query)).scalar_one_or_none()
     if batch is None:
         raise NotFound(f"Batch '{batch_number}' does not exist.", code="BATCH_NOT_FOUND")
@@ -330,7 +332,7 @@ async def add_output(
     session: AsyncSession, actor: User, batch_number: str, data: BatchOutput, today: date
 ) -> Lot:
     """A lot made by this batch, quarantined; later batches consume it like any lot."""
-    batch = await get(session, batch_number)
+    batch = await get(session, batch_number, for_update=True)
     if batch.status not in (BatchStatus.in_progress, BatchStatus.completed):
         raise Conflict(
             f"Batch '{batch_number}' is {batch.status}; outputs are recorded for a "

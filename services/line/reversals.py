@@ -4,7 +4,7 @@ marked reversed."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -26,13 +26,25 @@ async def reverse(
     """Undo an accepted scan: the unit goes back to available or is discarded, a lot's quantity
     comes back (or is written off); the scan stays, marked reversed."""
     scan = await scans.get(session, scan_id, for_update=True)
+    # The batch (shared: it cannot end meanwhile), the unit and the lot, in the order of
+    # services.locks, before the signature counts its attempt on the user row.
+    batch = await session.get_one(
+        Batch, scan.batch_id, with_for_update={"read": True}, populate_existing=True
+    )
+    if scan.unit_id is not None:
+        await session.execute(
+            select(col(Unit.id)).where(col(Unit.id) == scan.unit_id).with_for_update()
+        )
+    if scan.lot_id is not None:
+        await session.execute(
+            select(col(Lot.id)).where(col(Lot.id) == scan.lot_id).with_for_update()
+        )
     signer = await sign(session, actor, data.signature)
     if scan.outcome != ACCEPTED or scan.reversed_at is not None:
         state = "reversed already" if scan.reversed_at else scan.outcome
         raise Conflict(
             f"Scan {scan_id} is {state}; only an accepted scan is reversed.", code="NOT_REVERSIBLE"
         )
-    batch = await session.get_one(Batch, scan.batch_id)
     if batch.status not in (BatchStatus.in_progress, BatchStatus.aborted):
         raise Conflict(
             f"Batch '{batch.batch_number}' is {batch.status}; its scans can no longer be reversed.",

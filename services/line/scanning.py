@@ -1,8 +1,11 @@
 """The line's go/no-go: a scan is resolved, checked against every rule at once, and either
 consumed into the batch or refused with every reason. Every attempt is stored.
 
-Single use is enforced by the database: a conditional UPDATE consumes a unit only while it is
-available, and lot stock only while enough is left (and a CHECK keeps it from going negative).
+The database decides (services.locks): the scan holds its batch's row `FOR SHARE` from its first
+statement, so the batch cannot end while it decides; a conditional UPDATE consumes a unit only
+while it is available, and takes lot stock only while enough is left and the lot is released and
+in date, re-checked by PostgreSQL on the row a concurrent status change committed. The checks in
+Python before it give every reason at once; the UPDATE's answer is the decision.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -19,7 +22,7 @@ from sqlmodel import col
 from models.base import utcnow
 from models.batches import Batch, BatchStatus
 from models.catalog import ComponentType
-from models.lots import Lot
+from models.lots import Lot, LotStatus
 from models.scans import ACCEPTED, BLOCKED, Scan, ScanCreate, ScanFlag, ScanPublic
 from models.units import Unit, UnitStatus
 from models.users import User
@@ -27,8 +30,9 @@ from services import cache
 from services.barcodes import gs1
 from services.dock import checks, parts
 from services.dock.checks import BLOCK, WARN, Flag, source_batch_flagged
-from services.errors import Conflict, Invalid, SutraceError, recorded
+from services.errors import Conflict, Invalid, SutraceError
 from services.line import batches, resolution, scans
+from services.locks import locked
 from services.trust import audit, credentials
 
 
@@ -38,8 +42,12 @@ class ScanBlocked(SutraceError):
 
 
 @dataclass(frozen=True)
-class Accepted:
+class ScanOutcome:
+    """A scan's answer: accepted (`refusal` None, `body` the 201 answer) or blocked and stored
+    (`refusal` the problem to answer once the unit of work has committed)."""
+
     body: dict[str, Any]
+    refusal: ScanBlocked | None = None
 
 
 # The hot path's statements are built once: building SQL expressions per request cost more
@@ -47,16 +55,30 @@ class Accepted:
 # the ORM's bulk-update machinery; nothing reads the updated rows back in the same request.
 UNIT_TABLE = Unit.__table__  # type: ignore[attr-defined]
 LOT_TABLE = Lot.__table__  # type: ignore[attr-defined]
-_BATCH_BY_NUMBER = select(Batch).where(col(Batch.batch_number) == bindparam("number"))
+_BATCH_BY_NUMBER = locked(
+    select(Batch).where(col(Batch.batch_number) == bindparam("number")), share=True
+)
 _TAKE_UNIT = (
     update(UNIT_TABLE)
     .where(UNIT_TABLE.c.id == bindparam("unit_id"), UNIT_TABLE.c.status == UnitStatus.available)
     .values(status=UnitStatus.consumed)
 )
+_GIVE_UNIT_BACK = (
+    update(UNIT_TABLE)
+    .where(UNIT_TABLE.c.id == bindparam("unit_id"))
+    .values(status=UnitStatus.available)
+)
 _TAKE_FROM_LOT = (
     update(LOT_TABLE)
     .where(LOT_TABLE.c.id == bindparam("lot_id"), LOT_TABLE.c.quantity_left >= bindparam("taken"))
     .values(quantity_left=LOT_TABLE.c.quantity_left - bindparam("taken"))
+)
+# The use is legal at the write: released, not past its expiry or retest date in the site's
+# time zone (`today`), whatever committed a moment before.
+_TAKE_FROM_USABLE_LOT = _TAKE_FROM_LOT.where(
+    LOT_TABLE.c.status == LotStatus.released,
+    or_(LOT_TABLE.c.expiry_date.is_(None), LOT_TABLE.c.expiry_date >= bindparam("today")),
+    or_(LOT_TABLE.c.retest_date.is_(None), LOT_TABLE.c.retest_date >= bindparam("today")),
 )
 
 
@@ -64,8 +86,8 @@ def request_hash(body: ScanCreate) -> str:
     return audit.sha256_hex(audit.canonical_json(body.model_dump(mode="json")))
 
 
-async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date) -> Accepted:
-    """Resolve, check and store one scan; accepted -> consumed, else a recorded refusal."""
+async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date) -> ScanOutcome:
+    """Resolve, check and store one scan; accepted -> consumed, else stored as blocked."""
     try:
         text_ = gs1.check_raw_barcode(body.barcode)
     except gs1.BarcodeFormatError as exc:
@@ -108,10 +130,10 @@ async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date
     blocking = [f for f in flags if f.severity == BLOCK]
     if not blocking:
         assert resolved.lot is not None
-        refusal = await consume(session, resolved, quantity)
-        if refusal is not None:
-            flags.append(refusal)
-            blocking = [refusal]
+        refusals = await consume(session, resolved, quantity, today)
+        if refusals:
+            flags = [f for f in flags if f.severity != BLOCK] + refusals
+            blocking = refusals
     outcome = BLOCKED if blocking else ACCEPTED
     status = 201 if not blocking else resolved.status if resolved.lot is None else 409
     lot = resolved.lot
@@ -181,11 +203,12 @@ def _station(session: AsyncSession, body: ScanCreate) -> str | None:
     return station
 
 
-def _answer(public: ScanPublic, status: int) -> Accepted:
+def _answer(public: ScanPublic, status: int) -> ScanOutcome:
     if status == 201:
-        return Accepted(body=accepted_body(public))
+        return ScanOutcome(body=accepted_body(public))
     blocking = [f for f in public.flags if f["severity"] == BLOCK]
-    raise recorded(_blocked(public, status, blocking))
+    refusal = _blocked(public, status, blocking)
+    return ScanOutcome(body={}, refusal=refusal)
 
 
 def _blocked(public: ScanPublic, status: int, blocking: list[ScanFlag]) -> ScanBlocked:
@@ -216,7 +239,7 @@ def accepted_body(public: ScanPublic) -> dict[str, Any]:
     }
 
 
-async def replay(session: AsyncSession, scan: Scan, digest: str) -> Accepted:
+async def replay(session: AsyncSession, scan: Scan, digest: str) -> ScanOutcome:
     """The first answer to a client_scan_id, again; a different body with it is a conflict."""
     if scan.request_hash != digest:
         raise Conflict(
@@ -227,9 +250,9 @@ async def replay(session: AsyncSession, scan: Scan, digest: str) -> Accepted:
         )
     public = await scans.scan_public(session, scan)
     if scan.response_status == 201:
-        return Accepted(body=accepted_body(public))
+        return ScanOutcome(body=accepted_body(public))
     blocking = [f for f in public.flags if f["severity"] == BLOCK]
-    raise _blocked(public, scan.response_status, blocking)
+    return ScanOutcome(body={}, refusal=_blocked(public, scan.response_status, blocking))
 
 
 async def _by_client_id(session: AsyncSession, actor: str, client_scan_id: str) -> Scan | None:
@@ -324,20 +347,56 @@ async def _bom_flags(
 
 
 async def consume(
-    session: AsyncSession, resolved: resolution.Resolved, quantity: int
-) -> Flag | None:
-    """Consume in the database, conditionally; a lost race comes back as its flag."""
+    session: AsyncSession,
+    resolved: resolution.Resolved,
+    quantity: int,
+    today: date,
+    *,
+    lot_rules: bool = True,
+) -> list[Flag]:
+    """Consume in the database, conditionally: the unit (after the batch, before the lot, as
+    services.locks orders them), then the lot's stock, only while the lot is usable unless
+    `lot_rules` is off (an override, which holds the lot's lock and re-checked it). Nothing
+    when consumed; else why not, with the lot as it is now, and nothing left consumed."""
     lot, unit = resolved.lot, resolved.unit
     assert lot is not None
     if unit is not None:
         taken = (await session.execute(_TAKE_UNIT, {"unit_id": unit.id})).rowcount  # type: ignore[attr-defined]
         if not taken:
-            return Flag(
-                "ALREADY_USED", BLOCK, f"Unit {unit.barcode} was used by another scan a moment ago."
-            )
-    taken = (await session.execute(_TAKE_FROM_LOT, {"lot_id": lot.id, "taken": quantity})).rowcount  # type: ignore[attr-defined]
-    if not taken:
-        return Flag(
-            "INSUFFICIENT_QUANTITY", BLOCK, f"Lot '{lot.code}' has less than {quantity} left now."
+            return [
+                Flag(
+                    "ALREADY_USED",
+                    BLOCK,
+                    f"Unit {unit.barcode} was used by another scan a moment ago.",
+                )
+            ]
+    statement = _TAKE_FROM_USABLE_LOT if lot_rules else _TAKE_FROM_LOT
+    params = {"lot_id": lot.id, "taken": quantity, "today": today}
+    if (await session.execute(statement, params)).rowcount:  # type: ignore[attr-defined]
+        return []
+    if unit is not None:
+        await session.execute(_GIVE_UNIT_BACK, {"unit_id": unit.id})
+    # Why the write found the lot unusable: the lot as the change that came first committed it.
+    await session.refresh(lot)
+    component_type = resolved.component_type
+    flags = [
+        f
+        for f in checks.lot_flags(
+            lot_code=lot.code,
+            status=lot.status,
+            expiry_date=lot.expiry_date,
+            retest_date=lot.retest_date,
+            warning_days=component_type.expiry_warning_days if component_type else 0,
+            today=today,
         )
-    return None
+        if f.severity == BLOCK
+    ]
+    if lot_rules and flags:
+        return flags
+    return [
+        Flag(
+            "INSUFFICIENT_QUANTITY",
+            BLOCK,
+            f"Lot '{lot.code}' has {lot.quantity_left} left now; {quantity} asked.",
+        )
+    ]

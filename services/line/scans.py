@@ -19,7 +19,10 @@ from services.errors import NotFound
 
 
 async def get(session: AsyncSession, scan_id: int, *, for_update: bool = False) -> Scan:
-    scan = await session.get(Scan, scan_id, with_for_update=for_update)
+    """The scan; `for_update` locks its row and re-reads it (see services.locks)."""
+    scan = await session.get(
+        Scan, scan_id, with_for_update=for_update, populate_existing=for_update
+    )
     if scan is None:
         raise NotFound(f"Scan {scan_id} does not exist.", code="SCAN_NOT_FOUND")
     return scan

@@ -18,6 +18,7 @@ from models.users import User
 from services import cache
 from services.errors import Conflict, Invalid, NotFound
 from services.genealogy import forward
+from services.locks import locked
 from services.trust import audit
 from services.trust.signatures import Signer, sign
 
@@ -52,7 +53,11 @@ async def snapshot(session: AsyncSession, flag: BatchFlag) -> dict[str, Any] | N
 async def raise_after_use(
     session: AsyncSession, actor: User, lot: Lot, signer: Signer
 ) -> list[dict[str, Any]]:
-    """Open a blocking flag on every batch that used `lot` at any depth, in any status."""
+    """Open a blocking flag on every batch that used `lot` at any depth, in any status.
+
+    The caller holds the lot's lock (services.locks): the walk below starts after it, so it sees
+    every use committed before. The flags and their audit events are written as one INSERT each,
+    however many batches used the lot."""
     uses = await forward.where_used(session, lot.id or 0)
     if not uses:
         return []
@@ -67,12 +72,10 @@ async def raise_after_use(
             )
         ).scalars()
     )
-    raised: list[dict[str, Any]] = []
     now = utcnow()
-    for use in uses:
-        if use.batch_id in already:
-            continue
-        flag = BatchFlag(
+    new = [use for use in uses if use.batch_id not in already]
+    opened = [
+        BatchFlag(
             batch_id=use.batch_id,
             code=AFTER_USE,
             severity="block",
@@ -82,19 +85,35 @@ async def raise_after_use(
             lot_id=lot.id,
             raised_at=now,
         )
-        session.add(flag)
-        await session.flush()
-        after = await snapshot(session, flag)
-        await audit.append(
-            session,
-            actor=actor.username,
-            action="flag.raise",
-            entity_type="flag",
-            entity_id=flag.id or 0,
-            after=after,
-            signature=signer.seal(after),
+        for use in new
+    ]
+    session.add_all(opened)
+    await session.flush()
+    raised: list[dict[str, Any]] = []
+    events: list[audit.Event] = []
+    for flag, use in zip(opened, new, strict=True):
+        after = audit.snapshot(
+            FlagPublic.model_validate(
+                {
+                    **flag.model_dump(),
+                    "id": flag.id,
+                    "batch": use.batch_number,
+                    "lot_code": lot.code,
+                    "unit": None,
+                }
+            )
+        )
+        events.append(
+            audit.Event(
+                action="flag.raise",
+                entity_type="flag",
+                entity_id=flag.id or 0,
+                after=after,
+                signature=signer.seal(after),
+            )
         )
         raised.append(after or {})
+    await audit.append_many(session, actor=actor.username, events=events)
     return raised
 
 
@@ -154,7 +173,11 @@ async def resolve(
         flag.id: flag
         for flag in (
             await session.execute(
-                select(BatchFlag).where(col(BatchFlag.id).in_(flag_ids)).with_for_update()
+                locked(
+                    select(BatchFlag)
+                    .where(col(BatchFlag.id).in_(flag_ids))
+                    .order_by(col(BatchFlag.id))
+                )
             )
         ).scalars()
     }

@@ -1,5 +1,8 @@
 """QA overrides a blocked scan as a signed deviation: every blocking flag, re-checked now, must be
-overridable; each is recorded on the batch as a resolved deviation. The scan is kept, marked."""
+overridable; each is recorded on the batch as a resolved deviation. The scan is kept, marked.
+
+The re-check reads the batch, unit and lot under their locks (services.locks), so what it decided
+on is what the consumption writes against."""
 
 from __future__ import annotations
 
@@ -32,20 +35,33 @@ async def override(
         raise Forbidden(
             f"Scan {scan_id} was made by you; a second person must override it.", code="SAME_USER"
         )
+    # Lock what the re-check reads, in the order of services.locks, before deciding: the batch
+    # cannot end, nor the lot change status, between the re-check and the consumption; a
+    # status change after this commits sees the accepted scan and flags its batch.
+    batch = await session.get_one(
+        Batch, scan.batch_id, with_for_update={"read": True}, populate_existing=True
+    )
+    unit = (
+        await session.get(Unit, scan.unit_id, with_for_update=True, populate_existing=True)
+        if scan.unit_id
+        else None
+    )
+    lot = (
+        await session.get(Lot, scan.lot_id, with_for_update=True, populate_existing=True)
+        if scan.lot_id
+        else None
+    )
     signer = await sign(session, actor, data.signature)
     if scan.outcome != BLOCKED:
         raise Conflict(
             f"Scan {scan_id} is {scan.outcome}; only a blocked scan is overridden.",
             code="NOT_BLOCKED",
         )
-    if scan.lot_id is None:
+    if lot is None:
         raise Conflict(
             f"Scan {scan_id} names no lot or unit; there is nothing to override.",
             code="NOT_OVERRIDABLE",
         )
-    batch = await session.get_one(Batch, scan.batch_id)
-    lot = await session.get_one(Lot, scan.lot_id)
-    unit = await session.get(Unit, scan.unit_id) if scan.unit_id else None
     component_type = await session.get_one(ComponentType, lot.component_type_id)
     resolved = resolution.Resolved(lot=lot, component_type=component_type, unit=unit)
     now_flags = await scanning.check(session, batch, resolved, scan.quantity, scan.step, today)
@@ -64,9 +80,13 @@ async def override(
             code="NOT_OVERRIDABLE",
             flags=[f.as_dict() for f in fixed],
         )
-    refusal = await scanning.consume(session, resolved, scan.quantity)
-    if refusal is not None:
-        raise Conflict(refusal.message, code="NOT_OVERRIDABLE", flags=[refusal.as_dict()])
+    refusals = await scanning.consume(session, resolved, scan.quantity, today, lot_rules=False)
+    if refusals:
+        raise Conflict(
+            " ".join(f.message for f in refusals),
+            code="NOT_OVERRIDABLE",
+            flags=[f.as_dict() for f in refusals],
+        )
     before = audit.snapshot(await scans.scan_public(session, scan))
     scan.outcome = ACCEPTED
     scan.override = {

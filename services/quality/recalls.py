@@ -18,6 +18,7 @@ from services import cache
 from services.dock import catalog
 from services.errors import Conflict, NotFound
 from services.genealogy import forward
+from services.locks import locked
 from services.quality import lot_status
 from services.trust import audit
 from services.trust.signatures import sign
@@ -34,6 +35,24 @@ async def public(session: AsyncSession, recall: Recall) -> RecallPublic:
 
 async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Recall:
     component_type = await catalog.referenced(session, data.component_type)
+    # Every receipt of the supplier lot, locked in id order and re-read before anything is
+    # decided (services.locks); the signature counts its attempt on the user row after them.
+    affected = (
+        (
+            await session.execute(
+                locked(
+                    select(Lot)
+                    .where(
+                        col(Lot.component_type_id) == component_type.id,
+                        col(Lot.supplier_lot) == data.supplier_lot,
+                    )
+                    .order_by(col(Lot.id))
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     signer = await sign(session, actor, data.signature)
     existing = (
         await session.execute(
@@ -50,21 +69,6 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
             code="ALREADY_RECALLED",
             recall=existing.id,
         )
-    affected = (
-        (
-            await session.execute(
-                select(Lot)
-                .where(
-                    col(Lot.component_type_id) == component_type.id,
-                    col(Lot.supplier_lot) == data.supplier_lot,
-                )
-                .order_by(col(Lot.id))
-                .with_for_update()
-            )
-        )
-        .scalars()
-        .all()
-    )
     impact_lots: list[dict[str, Any]] = []
     for lot in affected:
         impact_lots.append({"id": lot.id, "code": lot.code, "status_before": lot.status})

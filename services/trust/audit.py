@@ -18,6 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -123,6 +124,46 @@ async def append(
             "signature": signature,
             "credential": None if credential is None else credential.record(),
         },
+    )
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of `append_many`."""
+
+    action: str
+    entity_type: str
+    entity_id: str | int
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    reason: str | None = None
+    signature: dict[str, Any] | None = None
+
+
+async def append_many(session: AsyncSession, *, actor: str | None, events: list[Event]) -> None:
+    """`append` for several events by one actor, as one INSERT."""
+    if not events:
+        return
+    credential = session.info.get("credential")
+    record = None if credential is None else credential.record()
+    at = utcnow()
+    await session.execute(
+        _APPEND,
+        [
+            {
+                "at": at,
+                "actor": actor,
+                "action": event.action,
+                "entity_type": event.entity_type,
+                "entity_id": str(event.entity_id),
+                "before": event.before,
+                "after": event.after,
+                "reason": event.reason,
+                "signature": event.signature,
+                "credential": record,
+            }
+            for event in events
+        ],
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = ["trust", "barcodes", "dock", "line", "genealogy", "quality"]
-SHARED = {"errors", "config", "db", "clock", "cache"}
+SHARED = {"errors", "config", "db", "clock", "cache", "locks"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,0 +1,50 @@
+"""Row locks: the one order every request takes them in, and the query option that makes a lock
+re-read its row.
+
+A rule that must hold when two requests meet is decided where they meet (STYLE.md, "The database
+decides"): under a row lock taken before the row is read, or in the WHERE of the statement that
+writes. On PostgreSQL (READ COMMITTED) a lock waits for the transaction holding the row, then
+returns the row as that transaction committed it; SQLAlchemy would hand back the object already
+in the session instead, so every lock goes through `locked()`, which re-reads it. On SQLite every
+transaction begins IMMEDIATE (one writer at a time) and these clauses are not rendered.
+
+The order, outermost first; a request takes only the locks it needs, never one earlier in the
+list while holding a later one:
+
+1. the scan row (`FOR UPDATE`): an override or a reversal of it;
+2. the batch row: its status changes (start, complete, abort) and recording its outputs take
+   `FOR UPDATE`; a scan, an override and a reversal into it take `FOR SHARE`, so that the batch's
+   status cannot change while they decide and write, and they wait for a change under way;
+3. the unit row: a scan, an override or a reversal takes it by its conditional `UPDATE` (consumed
+   only while available), or `FOR UPDATE` before deciding; discards and assembly builds likewise;
+4. the lot rows, in id order: QA's status changes (release, reject, quarantine, recall of the
+   lot, and of every lot of a supplier lot), corrections, write-offs and label printing take
+   `FOR UPDATE`; a scan takes the lot row by its consuming `UPDATE`, which takes stock only while
+   the lot is released and in date (PostgreSQL re-checks the WHERE on the row the lock returned);
+   an override takes `FOR UPDATE` before its re-check;
+5. the flag rows (`FOR UPDATE`, in id order): QA resolving them.
+
+A lot's status change computes who used the lot (`services.genealogy.forward`) in statements that
+start after it holds the lot's lock: every scan that took stock from the lot committed before the
+lock was granted, so it is seen and its batch flagged; every scan after it waits for the change
+and then finds the lot unusable. Raising a flag inserts a row that refers to a batch, which takes
+PostgreSQL's `FOR KEY SHARE` on that batch after the lot: it conflicts only with a batch's own
+status change, and a batch status change holds no lot, unit or flag lock, so no cycle can form.
+
+Known limit: a lot made by a batch is refused while that batch has an open blocking flag
+(`SOURCE_BATCH_FLAGGED`); that check reads the flags without a lock, so a scan of such a lot at
+the very moment its source batch is flagged may pass. Its use is still found by the forward walk.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+
+T = TypeVar("T", bound=Select[Any])
+
+
+def locked(query: T, *, share: bool = False) -> T:
+    """`query` as a row lock (`FOR UPDATE`, or `FOR SHARE`) that re-reads the rows it locks."""
+    return query.with_for_update(read=share).execution_options(populate_existing=True)
