@@ -219,6 +219,20 @@ def _problem_schemas(existing: dict[str, Any]) -> dict[str, Any]:
             },
             "lot": {"type": "integer", "description": "EXPIRY_CONFLICT: the earlier lot."},
             "lot_code": {"type": "string"},
+            "open_flags": {
+                "type": "array",
+                "description": "OPEN_FLAGS: the batch's open blocking flags, oldest first.",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "code", "message", "scan_id"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "scan_id": {"type": ["integer", "null"]},
+                    },
+                },
+            },
             "recall": {"type": "integer", "description": "SUPPLIER_LOT_RECALLED: the recall."},
             "serials": {"type": "array", "items": {"type": "string"}},
         },

@@ -87,6 +87,7 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/batches/{batch_number}/record"): ALL,
     ("GET", "/batches/{batch_number}/audit-bundle"): AUDIT_READERS,
     ("POST", "/scans"): frozenset({OP, S, Q}),
+    ("POST", "/scans/check"): frozenset({OP, S, W, Q}),
     ("POST", "/scans/{scan_id}/override"): frozenset({Q}),
     ("POST", "/scans/{scan_id}/reverse"): frozenset({S, Q}),
     ("GET", "/flags"): ALL,

@@ -167,6 +167,23 @@ class ScanAccepted(SQLModel):
     at: str
 
 
+class ScanCheck(SQLModel):
+    """What `POST /scans` would answer now (`status`: 201, 404, 409 or 422), every flag,
+    blocking and warning; nothing was stored or consumed."""
+
+    outcome: Literal["accepted", "blocked"]
+    status: int
+    flags: list[ScanFlag]
+    unit: str | None
+    lot: int | None
+    lot_code: str | None
+    component_type: str | None
+    batch: str
+    quantity: int
+    step: str | None
+    station: str | None
+
+
 class ScanOverride(SQLModel):
     reason: Reason
     deviation_ref: ShortText

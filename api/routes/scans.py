@@ -13,7 +13,14 @@ from api.errors import render
 from api.observability import count_scan
 from api.openapi import PROBLEM_JSON, merge, problems
 from api.routes import secured_router
-from models.scans import ScanAccepted, ScanCreate, ScanOverride, ScanPublic, ScanReverse
+from models.scans import (
+    ScanAccepted,
+    ScanCheck,
+    ScanCreate,
+    ScanOverride,
+    ScanPublic,
+    ScanReverse,
+)
 from services.line import reversals, scanning
 from services.quality import overrides
 
@@ -25,7 +32,7 @@ BLOCKED_RESPONSES = merge(
         {
             404: ["SCAN_BLOCKED"],
             409: ["SCAN_BLOCKED", "IDEMPOTENCY_CONFLICT"],
-            422: ["SCAN_BLOCKED", "INVALID_BARCODE", "UNKNOWN_BATCH"],
+            422: ["SCAN_BLOCKED", "INVALID_BARCODE", "UNKNOWN_BATCH", "STATION_MISMATCH"],
         },
         {
             404: "Blocked: nothing matches the barcode (flag UNKNOWN_BARCODE); stored.",
@@ -59,6 +66,21 @@ async def scan(
         return render(outcome.refusal)
     count_scan("accepted", outcome.body["flags"])
     return JSONResponse(outcome.body, status_code=201)
+
+
+@router.post(
+    "/scans/check",
+    response_model=ScanCheck,
+    responses=problems({422: ["INVALID_BARCODE", "UNKNOWN_BATCH", "STATION_MISMATCH"]}),
+)
+async def check(
+    body: Annotated[ScanCreate, Body(openapi_examples=examples.SCAN)],
+    session: SessionDep,
+    today: TodayDep,
+) -> ScanCheck:
+    """Look before you use (kitting, staging): what `POST /scans` would answer now, with every
+    flag, while nothing is stored, consumed or audited. The scan itself is decided again."""
+    return ScanCheck.model_validate(await scanning.dry_run(session, body, today))
 
 
 @router.post(

@@ -64,6 +64,22 @@ async def open_blocking_flags(session: AsyncSession, batch_id: int) -> int:
     )
 
 
+async def open_blocking_flag_list(session: AsyncSession, batch_id: int) -> list[dict[str, Any]]:
+    """The batch's open blocking flags, oldest first, as a refusal lists them."""
+    rows = (
+        await session.execute(
+            select(BatchFlag)
+            .where(
+                col(BatchFlag.batch_id) == batch_id,
+                col(BatchFlag.status) == FlagStatus.open,
+                col(BatchFlag.severity) == "block",
+            )
+            .order_by(col(BatchFlag.id))
+        )
+    ).scalars()
+    return [{"id": f.id, "code": f.code, "message": f.message, "scan_id": f.scan_id} for f in rows]
+
+
 async def bom_progress(session: AsyncSession, batch: Batch) -> list[BomLinePublic]:
     """Each BOM line, planned against consumed: one query of the batch's consumption by type
     and step, however many lines."""
@@ -256,12 +272,14 @@ async def complete(
             f"Batch '{batch_number}' is {batch.status}; only a batch in progress completes.",
             code="ILLEGAL_TRANSITION",
         )
-    flags = await open_blocking_flags(session, batch.id or 0)
+    flags = await open_blocking_flag_list(session, batch.id or 0)
     if flags:
         raise Conflict(
-            f"Batch '{batch_number}' has {flags} open blocking flag(s); QA must "
-            "resolve them before completion.",
+            f"Batch '{batch_number}' has {len(flags)} open blocking flag(s) ("
+            + ", ".join(f"flag {f['id']} {f['code']}" for f in flags)
+            + "); QA must resolve them before completion.",
             code="OPEN_FLAGS",
+            open_flags=flags,
         )
     short = await bom_shortfalls(session, batch)
     if short and data.justification is None:

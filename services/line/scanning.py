@@ -86,8 +86,30 @@ def request_hash(body: ScanCreate) -> str:
     return audit.sha256_hex(audit.canonical_json(body.model_dump(mode="json")))
 
 
-async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date) -> ScanOutcome:
-    """Resolve, check and store one scan; accepted -> consumed, else stored as blocked."""
+@dataclass
+class Decision:
+    """What the rules say of a scan before anything is written: every flag, at once."""
+
+    batch: Batch
+    resolved: resolution.Resolved
+    quantity: int
+    station: str | None
+    flags: list[Flag]
+
+    @property
+    def blocking(self) -> list[Flag]:
+        return [f for f in self.flags if f.severity == BLOCK]
+
+    @property
+    def status(self) -> int:
+        """The answer's status: 201, or the refusal's (404 unknown, 422 unreadable, 409)."""
+        if not self.blocking:
+            return 201
+        return self.resolved.status if self.resolved.lot is None else 409
+
+
+async def decide(session: AsyncSession, body: ScanCreate, today: date) -> Decision:
+    """Resolve the barcode and check every rule; nothing is written. Invalid input raises."""
     try:
         text_ = gs1.check_raw_barcode(body.barcode)
     except gs1.BarcodeFormatError as exc:
@@ -95,10 +117,6 @@ async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date
             str(exc), code="INVALID_BARCODE", errors=[{"field": "barcode", "message": str(exc)}]
         ) from exc
     station = _station(session, body)
-    digest = request_hash(body)
-    username = actor.username  # still readable after a rollback expires the ORM objects
-    # A retry with a used client_scan_id is found by the unique constraint when the scan is
-    # stored (below): the hot path spends no query looking for it first.
     batch = (await session.execute(_BATCH_BY_NUMBER, {"number": body.batch})).scalar_one_or_none()
     if batch is None:
         raise Invalid(
@@ -127,13 +145,56 @@ async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date
                 "accepted only while it is in progress.",
             ),
         )
-    blocking = [f for f in flags if f.severity == BLOCK]
-    if not blocking:
+    return Decision(batch, resolved, quantity, station, _when_blocked(flags))
+
+
+def _when_blocked(flags: list[Flag]) -> list[Flag]:
+    """A refused item is not used: it makes no BOM line over-consumed."""
+    if any(f.severity == BLOCK for f in flags):
+        return [f for f in flags if f.code != "OVER_BOM_QUANTITY"]
+    return flags
+
+
+async def dry_run(session: AsyncSession, body: ScanCreate, today: date) -> dict[str, Any]:
+    """What `scan` would answer now, for kitting and staging: stores and consumes nothing.
+    A scan made a moment later is decided again, at its own write."""
+    decision = await decide(session, body, today)
+    resolved = decision.resolved
+    return {
+        "outcome": BLOCKED if decision.blocking else ACCEPTED,
+        "status": decision.status,
+        "flags": [f.as_dict() for f in decision.flags],
+        "unit": resolved.unit.barcode if resolved.unit else None,
+        "lot": resolved.lot.id if resolved.lot else None,
+        "lot_code": resolved.lot.code if resolved.lot else None,
+        "component_type": resolved.component_type.code if resolved.component_type else None,
+        "batch": decision.batch.batch_number,
+        "quantity": decision.quantity,
+        "step": body.step,
+        "station": decision.station,
+    }
+
+
+async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date) -> ScanOutcome:
+    """Resolve, check and store one scan; accepted -> consumed, else stored as blocked."""
+    digest = request_hash(body)
+    username = actor.username  # still readable after a rollback expires the ORM objects
+    # A retry with a used client_scan_id is found by the unique constraint when the scan is
+    # stored (below): the hot path spends no query looking for it first.
+    decision = await decide(session, body, today)
+    batch, resolved, quantity, station = (
+        decision.batch,
+        decision.resolved,
+        decision.quantity,
+        decision.station,
+    )
+    flags = decision.flags
+    if not decision.blocking:
         assert resolved.lot is not None
         refusals = await consume(session, resolved, quantity, today)
         if refusals:
-            flags = [f for f in flags if f.severity != BLOCK] + refusals
-            blocking = refusals
+            flags = _when_blocked([f for f in flags if f.severity != BLOCK] + refusals)
+    blocking = [f for f in flags if f.severity == BLOCK]
     outcome = BLOCKED if blocking else ACCEPTED
     status = 201 if not blocking else resolved.status if resolved.lot is None else 409
     lot = resolved.lot
@@ -293,7 +354,10 @@ async def check(
             )
         )
     if unit is not None:
-        flags += checks.unit_flags(barcode=unit.barcode, status=unit.status)
+        if unit.status == UnitStatus.consumed:
+            flags.append(await _already_used(session, unit))
+        else:
+            flags += checks.unit_flags(barcode=unit.barcode, status=unit.status)
         if component_type.is_assembly:
             flags += await parts.part_flags(session, unit, today)
     elif quantity > lot.quantity_left:
@@ -306,6 +370,23 @@ async def check(
         )
     flags += await _bom_flags(session, batch, component_type, quantity, step)
     return flags
+
+
+async def _already_used(session: AsyncSession, unit: Unit) -> Flag:
+    """ALREADY_USED saying where, when and by whom, so the line can find the unit's first use."""
+    use = await scans.current_use(session, unit.id or 0)
+    if use is None:  # consumed as a part of an assembly, or discarded
+        return Flag(
+            "ALREADY_USED", BLOCK, f"Unit {unit.barcode} is already used; it is single-use."
+        )
+    return Flag(
+        "ALREADY_USED",
+        BLOCK,
+        f"Unit {unit.barcode} was already used in batch '{use.batch}' on "
+        f"{audit.format_at(use.at)} by {use.actor}"
+        + (f" at station {use.station}" if use.station else "")
+        + f" (scan {use.scan_id}); it is single-use.",
+    )
 
 
 async def _bom_flags(
@@ -363,13 +444,7 @@ async def consume(
     if unit is not None:
         taken = (await session.execute(_TAKE_UNIT, {"unit_id": unit.id})).rowcount  # type: ignore[attr-defined]
         if not taken:
-            return [
-                Flag(
-                    "ALREADY_USED",
-                    BLOCK,
-                    f"Unit {unit.barcode} was used by another scan a moment ago.",
-                )
-            ]
+            return [await _already_used(session, unit)]
     statement = _TAKE_FROM_USABLE_LOT if lot_rules else _TAKE_FROM_LOT
     params = {"lot_id": lot.id, "taken": quantity, "today": today}
     if (await session.execute(statement, params)).rowcount:  # type: ignore[attr-defined]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import func, select
@@ -12,7 +14,7 @@ from sqlmodel import col
 from models.batches import Batch
 from models.catalog import ComponentType
 from models.lots import Lot
-from models.scans import Scan, ScanFlag, ScanPublic
+from models.scans import ACCEPTED, Scan, ScanFlag, ScanPublic
 from models.units import Unit
 from services import cache
 from services.errors import NotFound
@@ -26,6 +28,39 @@ async def get(session: AsyncSession, scan_id: int, *, for_update: bool = False) 
     if scan is None:
         raise NotFound(f"Scan {scan_id} does not exist.", code="SCAN_NOT_FOUND")
     return scan
+
+
+@dataclass(frozen=True)
+class Use:
+    scan_id: int
+    batch: str
+    at: datetime
+    actor: str
+    station: str | None
+
+
+async def current_use(session: AsyncSession, unit_id: int) -> Use | None:
+    """The accepted (or overridden) scan that holds the unit now, if a scan does."""
+    row = (
+        await session.execute(
+            select(
+                col(Scan.id),
+                col(Batch.batch_number),
+                col(Scan.at),
+                col(Scan.actor),
+                col(Scan.station),
+            )
+            .join(Batch, col(Batch.id) == col(Scan.batch_id))
+            .where(
+                col(Scan.unit_id) == unit_id,
+                col(Scan.outcome) == ACCEPTED,
+                col(Scan.reversed_at).is_(None),
+            )
+            .order_by(col(Scan.id).desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    return None if row is None else Use(row[0] or 0, row[1], row[2], row[3], row[4])
 
 
 async def list_for_batch(

@@ -236,7 +236,16 @@ async def test_complete_is_refused_while_a_blocking_flag_is_open(
     assert (await _batch(client, line, "B-1"))["open_blocking_flags"] == 1
     for justification in (None, "Investigated"):
         r = await complete_batch(client, line.supervisor, "B-1", justification)
-        assert "B-1" in assert_problem(r, 409, "OPEN_FLAGS")["detail"]
+        problem = assert_problem(r, 409, "OPEN_FLAGS")
+        assert "B-1" in problem["detail"] and f"flag {flag['id']}" in problem["detail"]
+        assert problem["open_flags"] == [
+            {
+                "id": flag["id"],
+                "code": "LOT_STATUS_CHANGED_AFTER_USE",
+                "message": flag["message"],
+                "scan_id": flag["scan_id"],
+            }
+        ]
     assert (await _batch(client, line, "B-1"))["status"] == "in_progress"
     body = {"reason": "Lot cleared by QA", "signature": line.qa.signature("Resolved")}
     r = await _post(client, line.qa, f"/flags/{flag['id']}/resolve", body)

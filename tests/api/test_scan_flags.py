@@ -272,7 +272,7 @@ async def test_a_used_unit_is_blocked(client: httpx.AsyncClient, actors: Actors)
     line = await _line(client, actors)
     lot = await released_lot(client, line.qa, line.warehouse, "BAG", "SL-1", quantity=5)
     used, dropped = await add_units(client, line.warehouse, lot["id"], 2)
-    await scan_ok(client, line.operator, used, BATCH)
+    first = await scan_ok(client, line.operator, used, BATCH, station="BSC-2")
     r = await client.post(
         f"/units/{dropped}/discard",
         json={"reason_code": "dropped", "reason": "Fell on the floor"},
@@ -285,7 +285,14 @@ async def test_a_used_unit_is_blocked(client: httpx.AsyncClient, actors: Actors)
             await post_scan(client, line.operator, barcode, BATCH), 409, "ALREADY_USED"
         )
         message = flag_message(body, "ALREADY_USED")
-        assert barcode in message and status in message
+        assert barcode in message
+        if status == "consumed":
+            # Where, when and by whom: the line can find the unit's first use.
+            assert f"batch '{BATCH}'" in message and line.operator.username in message
+            assert f"station BSC-2 (scan {first['id']})" in message
+            assert first["at"][:16].replace("T", " ") in message
+        else:
+            assert "used" in message
         assert (await _unit(client, line, barcode))["status"] == status
     assert (await _lot(client, line, lot["id"]))["quantity_left"] == left
     assert [s["outcome"] for s in await batch_scans(client, line.qa, BATCH)] == [
@@ -473,6 +480,29 @@ async def test_more_than_the_bom_asks_is_a_warning(
         assert "SET" in flag["message"] and "3" in flag["message"]
     assert (await _lot(client, line, lot["id"]))["quantity_left"] == 4
     assert await batch_flags(client, line.qa, "B-BOM") == []
+
+
+@pytest.mark.req("URS-017", negative=True)
+async def test_a_blocked_scan_is_not_over_the_bom_nor_counted_towards_it(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    line = await _line(client, actors)
+    await create_batch(
+        client, line.supervisor, "B-BOM", bom=[{"component_type": "SET", "quantity": 1}]
+    )
+    good = await released_lot(client, line.qa, line.warehouse, "SET", "TS-1")
+    held = await receive_lot(client, line.warehouse, "SET", "TS-2")
+    assert (await scan_ok(client, line.operator, good["code"], "B-BOM"))["flags"] == []
+    body = assert_blocked(
+        await post_scan(client, line.operator, held["code"], "B-BOM"), 409, "QUARANTINED"
+    )
+    assert [f["code"] for f in body["flags"]] == ["QUARANTINED"]
+    assert [f["code"] for f in (await batch_scans(client, line.qa, "B-BOM"))[-1]["flags"]] == [
+        "QUARANTINED"
+    ]
+    # The refused item was not used: the next accepted one makes 2, not 3.
+    answer = await scan_ok(client, line.operator, good["code"], "B-BOM")
+    assert "this makes 2" in flag_message(answer, "OVER_BOM_QUANTITY")
 
 
 @pytest.mark.req("URS-017")
