@@ -383,7 +383,7 @@ async def _already_used(session: AsyncSession, unit: Unit) -> Flag:
         "ALREADY_USED",
         BLOCK,
         f"Unit {unit.barcode} was already used in batch '{use.batch}' on "
-        f"{audit.format_at(use.at)} by {use.actor}"
+        f"{use.at:%Y-%m-%d %H:%M} UTC by {use.actor}"
         + (f" at station {use.station}" if use.station else "")
         + f" (scan {use.scan_id}); it is single-use.",
     )

@@ -290,9 +290,9 @@ async def test_a_used_unit_is_blocked(client: httpx.AsyncClient, actors: Actors)
             # Where, when and by whom: the line can find the unit's first use.
             assert f"batch '{BATCH}'" in message and line.operator.username in message
             assert f"station BSC-2 (scan {first['id']})" in message
-            assert first["at"][:16].replace("T", " ") in message
+            assert first["at"][:16].replace("T", " ") + " UTC" in message
         else:
-            assert "used" in message
+            assert status in message
         assert (await _unit(client, line, barcode))["status"] == status
     assert (await _lot(client, line, lot["id"]))["quantity_left"] == left
     assert [s["outcome"] for s in await batch_scans(client, line.qa, BATCH)] == [
