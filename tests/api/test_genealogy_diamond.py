@@ -48,6 +48,7 @@ async def diamond(client: httpx.AsyncClient, actors: Actors, levels: int) -> dic
 
 
 @pytest.mark.req("URS-029", "URS-080")
+@pytest.mark.req("URS-080", negative=True)
 async def test_traces_of_a_diamond_list_each_batch_once_by_a_shortest_path(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -74,6 +75,15 @@ async def test_traces_of_a_diamond_list_each_batch_once_by_a_shortest_path(
     # The same answer on every call.
     assert await get_json(client, f"/lots/{root['id']}/where-used", qa) == used
 
+    # Nothing above a lot comes back from it: the last level's lots went nowhere, a lot of the
+    # level before only into the last level's two batches.
+    assert await get_json(client, f"/lots/{made[-1][0]['id']}/where-used", qa) == []
+    below = await get_json(client, f"/lots/{made[-2][1]['id']}/where-used", qa)
+    assert [(u["batch"], u["depth"]) for u in below] == [
+        (f"D{LEVELS}A", 1),
+        (f"D{LEVELS}B", 1),
+    ]
+
     # Backward from the last level: each lot once, at its least depth.
     last = f"D{LEVELS}A"
     trace = await get_json(client, f"/batches/{last}/genealogy", qa)
@@ -85,6 +95,7 @@ async def test_traces_of_a_diamond_list_each_batch_once_by_a_shortest_path(
         for user in "AB" if level < LEVELS else "A":
             for lot in made[level - 2]:
                 expected.append((lot["code"], f"D{level}{user}", 2 * (LEVELS - level) + 1))
+    # D{LEVELS}B, made beside it, is not in it.
     assert sorted(items) == sorted(expected)
     assert len(items) == len(set(items))
     for item in trace["items"]:
