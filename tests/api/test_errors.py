@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.support import ADMIN_KEY, assert_problem
+from tests.support import ADMIN_KEY, Actors, assert_problem, create_type, receive_lot
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 JSON = {**ADMIN, "Content-Type": "application/json"}
@@ -114,14 +114,22 @@ async def test_paging_bounds(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.req("URS-006", "URS-045", negative=True)
 async def test_checks_run_in_order_key_role_then_body(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, actors: Actors
 ) -> None:
     # Malformed JSON without a key: 401, not 422.
     r = await client.post("/users", content=b"{nope", headers={"Content-Type": "application/json"})
-    assert_problem(r, 401)
-    # A bad path id before a bad body: 404 comes from the key-revoke lookup, not 422.
-    r = await client.delete("/users/nobody/keys/1", headers=ADMIN)
-    assert_problem(r, 404)
+    assert_problem(r, 401, "UNAUTHORIZED")
+    # A bad path id before a bad body: the body below is refused (422) on a lot that exists,
+    # and on one that does not the answer is the lot's 404.
+    qa = await actors.get("qa")
+    bad = {"status": "sideways", "reason": ""}
+    warehouse = await actors.get("warehouse")
+    await create_type(client, qa, "BAG", tracking="lot")
+    lot = await receive_lot(client, warehouse, "BAG", "SL-1", 1)
+    r = await client.post(f"/lots/{lot['id']}/status", json=bad, headers=qa.headers)
+    assert_problem(r, 422, "VALIDATION_ERROR")
+    r = await client.post("/lots/999999/status", json=bad, headers=qa.headers)
+    assert_problem(r, 404, "LOT_NOT_FOUND")
 
 
 @pytest.mark.req("URS-006", negative=True)

@@ -237,7 +237,9 @@ async def test_bad_quantity_is_422(
 ) -> None:
     qa, warehouse = await _setup(client, actors)
     head = await audit_seq(client)
-    body = assert_problem(await _scan(client, warehouse, GS1_128, quantity), 422)
+    body = assert_problem(
+        await _scan(client, warehouse, GS1_128, quantity), 422, "VALIDATION_ERROR"
+    )
     assert body["errors"][0]["field"] == "quantity"
     assert await lot_total(client, qa.headers) == 0
     assert await audit_seq(client) == head
@@ -278,7 +280,9 @@ async def test_a_type_with_expiry_needs_17(client: httpx.AsyncClient, actors: Ac
     qa, warehouse = await _setup(client, actors)
     head = await audit_seq(client)
     body = assert_problem(
-        await _scan(client, warehouse, "]C1" + "01" + SET_GTIN + "10NO-EXP", quantity=2), 422
+        await _scan(client, warehouse, "]C1" + "01" + SET_GTIN + "10NO-EXP", quantity=2),
+        422,
+        "VALIDATION_ERROR",
     )
     assert "expiry" in body["detail"]
     assert await lot_total(client, qa.headers) == 0
