@@ -1,6 +1,7 @@
 """Genealogy at volume: forward and backward traces over a million scans.
 
     .venv/bin/python -m bench.genealogy [--calls 50] [--warmup 10] [--explain] [--sqlite]
+    .venv/bin/python -m bench.genealogy --diamond 18 [--diamond-scans 1] [--calls 5] [--warmup 1]
 
 Generates on PostgreSQL, with COPY, three levels: 2,000 component lots -> 1,000 intermediate
 batches (100 scans each) -> their 1,000 output lots -> 9,000 final batches (100 scans each, three
@@ -9,6 +10,11 @@ used by every intermediate batch, so its forward trace reaches all 10,000 batche
 serves the app and times GET /lots/{id}/where-used for that lot and
 GET /batches/{n}/genealogy for a final batch, printing p50 and p99 over repeated calls.
 With --sqlite it then copies the same rows into a migrated SQLite file and times that too.
+
+With --diamond LEVELS it generates the shape that counts paths instead: a root lot; at each
+level two batches, each scanning every lot the level above made (--diamond-scans times each) and
+making one lot. The last level's batches are reached by 2^(LEVELS-1) paths each. It times the
+forward trace of the root lot and the backward trace of the last level's first batch.
 """
 
 from __future__ import annotations
@@ -150,6 +156,86 @@ def generate(conninfo: str) -> tuple[int, str]:
     return hot, f"B-{INTERMEDIATE + FINAL:05d}"
 
 
+def generate_diamond(conninfo: str, levels: int, scans: int) -> tuple[int, str]:
+    """Returns the root lot's id and the last level's first batch number. Batch `b` (levels
+    numbered from 1, batches 2 * level - 1 and 2 * level) makes lot `b + 1`; lot 1 is the root."""
+    now = datetime.now(UTC)
+    expiry = date.today() + timedelta(days=365)
+    batches = 2 * levels
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO component_type (id, code, name, category, tracking, risk, "
+            "has_expiry, expiry_warning_days, is_assembly, created_at, created_by) VALUES "
+            "(1, 'CELLS', 'Cells', 'other', 'lot', 'high', true, 30, false, %s, 'bench')",
+            (now,),
+        )
+        with cur.copy(
+            "COPY batch (id, batch_number, product, coi, status, created_at, created_by) FROM STDIN"
+        ) as copy:
+            for b in range(1, batches + 1):
+                copy.write_row(
+                    (b, f"D-{b:03d}", "CAR-T", f"COI-{b:03d}", "completed", now, "bench")
+                )
+        with cur.copy(
+            "COPY lot (id, code, component_type_id, supplier_lot, quantity_received, "
+            "quantity_left, units_registered, expiry_date, status, received_at, "
+            "received_by, source_batch_id) FROM STDIN"
+        ) as copy:
+            for lot in range(1, batches + 2):
+                source = lot - 1 if lot > 1 else None
+                copy.write_row(
+                    (
+                        lot,
+                        f"L-{lot:06d}",
+                        1,
+                        f"S{lot}",
+                        10**6,
+                        10**5,
+                        0,
+                        expiry,
+                        "released",
+                        now,
+                        "bench",
+                        source,
+                    )
+                )
+        scan_id = 0
+        with cur.copy(
+            "COPY scan (id, barcode, outcome, flags, batch_id, quantity, lot_id, "
+            "lot_status_at_scan, expiry_at_scan, actor, at, response_status) "
+            "FROM STDIN"
+        ) as copy:
+            for b in range(1, batches + 1):
+                level = (b + 1) // 2
+                used = [1] if level == 1 else [2 * (level - 1), 2 * (level - 1) + 1]
+                for lot in used:
+                    for _ in range(scans):
+                        scan_id += 1
+                        copy.write_row(
+                            (
+                                scan_id,
+                                f"L-{lot:06d}",
+                                "accepted",
+                                "[]",
+                                b,
+                                1,
+                                lot,
+                                "released",
+                                expiry,
+                                "bench",
+                                now,
+                                201,
+                            )
+                        )
+        for table in ("component_type", "lot", "batch", "scan"):
+            cur.execute(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
+        cur.execute("UPDATE counter SET value = %s WHERE name = 'lot'", (batches + 1,))
+        conn.commit()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return 1, f"D-{batches - 1:03d}"
+
+
 def timed(
     http: httpx.Client, path: str, headers: dict[str, str], calls: int, warmup: int
 ) -> tuple[str, int]:
@@ -177,20 +263,32 @@ def main() -> None:
     parser.add_argument(
         "--sqlite", action="store_true", help="then copy the rows into SQLite and time it too"
     )
+    parser.add_argument(
+        "--diamond", type=int, metavar="LEVELS", help="two batches per level, each using both lots"
+    )
+    parser.add_argument("--diamond-scans", type=int, default=1, help="scans of each lot used")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with fresh_database("postgresql") as url:
         conninfo = url.replace("postgresql+psycopg://", "postgresql://")
         started = time.perf_counter()
-        hot, final = generate(conninfo)
-        print(
-            f"generated {INTERMEDIATE + FINAL:,} batches and "
-            f"{(INTERMEDIATE + FINAL) * SCANS_PER_BATCH:,} scans in "
-            f"{time.perf_counter() - started:.0f} s"
-        )
+        if args.diamond:
+            hot, final = generate_diamond(conninfo, args.diamond, args.diamond_scans)
+            print(
+                f"generated a diamond of {args.diamond} levels ({2 * args.diamond} batches, "
+                f"{args.diamond_scans} scan(s) of each lot used) in "
+                f"{time.perf_counter() - started:.0f} s"
+            )
+        else:
+            hot, final = generate(conninfo)
+            print(
+                f"generated {INTERMEDIATE + FINAL:,} batches and "
+                f"{(INTERMEDIATE + FINAL) * SCANS_PER_BATCH:,} scans in "
+                f"{time.perf_counter() - started:.0f} s"
+            )
         if args.explain:
             with psycopg.connect(conninfo) as conn:
-                final_id = int(final.removeprefix("B-"))
+                final_id = int(final.removeprefix("B-").removeprefix("D-"))
                 for label, query, params in (
                     (
                         "forward (where-used)",

@@ -63,18 +63,16 @@ class Actors:
         return actor
 
 
-def assert_problem(
-    response: httpx.Response, status: int, code: str | None = None
-) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status (and code)."""
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status and code: a status alone would pass
+    for any refusal of that class, including one for another reason."""
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert isinstance(body["detail"], str) and body["detail"]
     assert {"type", "title", "code"} <= body.keys()
-    if code is not None:
-        assert body["code"] == code, body
+    assert body["code"] == code, body
     return body
 
 

@@ -122,10 +122,10 @@ async def add_output(
 @router.get("/batches/{batch_number}/scans", response_model=Page[ScanPublic])
 async def batch_scans(batch: BatchDep, session: SessionDep, paging: PagingDep) -> Page[ScanPublic]:
     """Every scan into the batch, accepted or blocked, oldest first."""
-    rows, total = await scans.list_for_batch(
-        session, batch.id or 0, limit=paging.limit, offset=paging.offset
+    items, total = await scans.list_for_batch(
+        session, batch, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=[await scans.scan_public(session, s, batch=batch) for s in rows], total=total)
+    return Page(items=items, total=total)
 
 
 GENEALOGY_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -230,7 +230,7 @@ async def batch_flags(
     paging: PagingDep,
     status: Annotated[FlagStatus | None, Query()] = None,
 ) -> Page[FlagPublic]:
-    rows, total = await flags.list_flags(
+    items, total = await flags.list_flags(
         session,
         status=status,
         batch=batch.batch_number,
@@ -238,4 +238,4 @@ async def batch_flags(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return Page(items=[await flags.public(session, f) for f in rows], total=total)
+    return Page(items=items, total=total)

@@ -24,10 +24,10 @@ async def list_flags(
     batch: Annotated[str | None, Query(max_length=64)] = None,
     code: Annotated[str | None, Query(max_length=32, pattern=r"^[A-Z_]+$")] = None,
 ) -> Page[FlagPublic]:
-    rows, total = await flags.list_flags(
+    items, total = await flags.list_flags(
         session, status=status, batch=batch, code=code, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=[await flags.public(session, f) for f in rows], total=total)
+    return Page(items=items, total=total)
 
 
 @router.post(

@@ -107,6 +107,8 @@ _AI_NAMES = {
     "16": "sell-by date",
     "17": "expiry",
     "21": "serial",
+    "30": "count of items",
+    "37": "count of trade items",
     "240": "additional product ID",
     "91": "internal",
 }
@@ -136,7 +138,9 @@ class Gs1Data:
     expiry: date | None = None
     """AI (17); day 00 resolved to the last day of the month."""
     production: date | None = None
-    """AI (11); day 00 resolved to the last day of the month."""
+    """AI (11); day 00 (no day given) resolved to the first day of the month, the earliest the
+    label allows, with `production_month_only` set."""
+    production_month_only: bool = False
     serial: str | None = None
     """AI (21)."""
     internal: str | None = None
@@ -352,15 +356,18 @@ def _looks_like_bare_gtin(text: str) -> bool:
 def parse_gs1(text: str) -> Gs1Data:
     """Parse a checked scan (see `check_raw_barcode`) as GS1 data.
 
-    Dates: day 00 in a YYMMDD field means the last day of the month (280200 -> 2028-02-29);
-    an impossible date (270231, 271301, 270000) is refused. Two-digit years follow GS1's
+    Dates: day 00 in a YYMMDD field means the last day of the month (280200 -> 2028-02-29),
+    except in a production date (11), where it means that no day is given: 261200 is December
+    2026, read as its first day (a lot made this month is never made "in the future"). An
+    impossible date (270231, 271301, 270000) is refused. Two-digit years follow GS1's
     sliding window (49 years back, 50 ahead of the current year).
 
     Refused, with `Gs1Error`: an unknown symbology identifier; an unknown AI; a fixed-length
     field that is truncated or not numeric; a value with characters outside GS1 character set 82
     or longer than its AI allows (often a missing GS, see the module docstring); a GTIN, SSCC or
-    GLN with a wrong check digit; an all-zero GTIN; an AI repeated with a different value; a
-    barcode with no element strings; and, without a symbology identifier, a bare 8/12/13/14-digit
+    GLN with a wrong check digit; an all-zero GTIN; an AI repeated with a different value;
+    (01) together with (02) or (37), a pair GS1's association rules forbid; a barcode with no
+    element strings; and, without a symbology identifier, a bare 8/12/13/14-digit
     string with a valid GTIN check digit, which is far more likely an EAN/UPC/ITF-14 scan than a
     GS1 element string (as element strings it would read as e.g. AI 400 + a purchase order).
     """
@@ -403,15 +410,40 @@ def parse_gs1(text: str) -> Gs1Data:
         ais[code] = element.value
         if element.date is not None:
             dates[code] = element.date
+    _check_pairs(ais)
+    production = dates.get("11")
+    month_only = production is not None and ais["11"].endswith("00")
+    if production is not None and month_only:
+        production = production.replace(day=1)
     return Gs1Data(
         gtin=ais.get("01"),
         batch=ais.get("10"),
         expiry=dates.get("17"),
-        production=dates.get("11"),
+        production=production,
+        production_month_only=month_only,
         serial=ais.get("21"),
         internal=ais.get("91"),
         ais=ais,
     )
+
+
+# GS1 General Specifications 4.14.1, invalid pairs of element strings: (02) names the trade
+# items contained in a logistic unit and (37) counts them; (01) names the item itself, so a
+# barcode with both says two different things about what it is on.
+_INVALID_PAIRS = (
+    ("01", "02", "(02) names the items inside a logistic unit, (01) an item itself"),
+    ("01", "37", "(37) counts the items named by (02) inside a logistic unit"),
+)
+
+
+def _check_pairs(ais: dict[str, str]) -> None:
+    for first, second, why in _INVALID_PAIRS:
+        if first in ais and second in ais:
+            msg = (
+                f"({first}) {_AI_NAMES[first]} and ({second}) {_AI_NAMES[second]} cannot be in "
+                f"one barcode (GS1 association rules): {why}. Scan the label of the item."
+            )
+            raise Gs1Error(msg)
 
 
 # --------------------------------------------------------------------------- labels

@@ -171,12 +171,13 @@ async def receive_scan(
             f"GTIN {data.gtin} names no component type; ask QA to register it first.",
             code="UNKNOWN_GTIN",
         )
+    _check_count(data, scan.quantity)
     receipt = LotCreate(
         component_type=component_type.code,
         supplier_lot=data.batch,
         quantity=scan.quantity,
         expiry_date=_agreed("expiry_date", "(17)", data.expiry, scan.expiry_date),
-        manufactured_on=_agreed("manufactured_on", "(11)", data.production, scan.manufactured_on),
+        manufactured_on=_production(data, scan.manufactured_on),
         retest_date=scan.retest_date,
         supplier=scan.supplier,
         coa_ref=scan.coa_ref,
@@ -198,6 +199,35 @@ def _agreed(field: str, ai: str, on_label: date | None, in_body: date | None) ->
             errors=[{"field": field, "message": message}],
         )
     return on_label if on_label is not None else in_body
+
+
+def _production(data: gs1.Gs1Data, in_body: date | None) -> date | None:
+    """The production date: (11) with day 00 gives only a month, which a date in the body may
+    make precise if it falls in that month; otherwise as `_agreed`."""
+    label = data.production
+    if data.production_month_only and label is not None and in_body is not None:
+        if (in_body.year, in_body.month) == (label.year, label.month):
+            return in_body
+        message = f"the label's (11) says {label:%Y-%m} (no day), the body {in_body.isoformat()}"
+        raise Invalid(
+            f"The receipt is not valid: manufactured_on: {message}; check the label.",
+            code="VALIDATION_ERROR",
+            errors=[{"field": "manufactured_on", "message": message}],
+        )
+    return _agreed("manufactured_on", "(11)", label, in_body)
+
+
+def _check_count(data: gs1.Gs1Data, quantity: int) -> None:
+    """A (30) count on the label is the quantity received: a body that says otherwise is a
+    miscount or the wrong label, and is refused rather than one of them silently winning."""
+    count = data.ais.get("30")
+    if count is not None and int(count) != quantity:
+        message = f"the label's (30) says {int(count)}, the body {quantity}"
+        raise Invalid(
+            f"The receipt is not valid: quantity: {message}; count again or scan the right label.",
+            code="VALIDATION_ERROR",
+            errors=[{"field": "quantity", "message": message}],
+        )
 
 
 def parse_receipt_barcode(raw: str) -> gs1.Gs1Data:

@@ -16,14 +16,18 @@ from services.dock import labelling
 from services.genealogy.forward import MAX_DEPTH
 from services.trust import audit
 
-# One statement. `containers` walks down from the batch to everything that holds consumed items:
-# the batches that made a lot it consumed (depth + 2: the lot, then its batch) and assemblies
-# consumed whole (depth + 1), at any nesting. `step` has a row for each kind of container (a
-# batch's accepted, unreversed scans; an assembly's parts), so each step is a plain join through
-# the indexes. Each row carries the path's names and `seen`, the batch ids on the path, which
-# keeps the walk cycle-safe (a batch that consumed its own output is not entered again); UNION
-# drops the rows repeated by several scans of one lot. The items are then the scans into, and the
-# parts of, every container reached, each by its shortest path, with the lot, unit and type they
+# One statement, linear in the containers it reaches. `walk` goes down from the batch to
+# everything that holds consumed items: the batches that made a lot it consumed (depth + 2: the
+# lot, then its batch) and assemblies consumed whole (depth + 1), at any nesting. `step` has a row
+# for each kind of container (a batch's accepted, unreversed scans; an assembly's parts), so each
+# step is a plain join through the indexes. A row is a container (`node`: a batch's id, an
+# assembly's unit id negated) and its depth, nothing about the path: UNION keeps each once
+# however many paths lead there (a batch whose lots were each made from two lots made by two
+# batches, and so on, is 2^n paths deep at n levels). A cycle (a batch that consumed its own
+# output) only comes back deeper, so `:max_depth` ends it. `near` is each container's least
+# depth, `link` its one parent on a shortest path (the lowest parent, then the lowest name, among
+# equals) and `tree` names the paths down that tree, one row per container. The items are then
+# the scans into, and the parts of, every container reached, with the lot, unit and type they
 # are about joined in the same statement: CROSS JOIN with the conditions in WHERE, so that SQLite
 # keeps the order written, from the few containers out (it drove from every lot before: 400 ms
 # at a million scans, now 5 ms); PostgreSQL plans it as any inner join. Most scans carry no
@@ -34,18 +38,12 @@ BACKWARD = (
     text(
         """
 WITH RECURSIVE step(kind) AS (SELECT 1 UNION ALL SELECT 2),
-containers(batch_id, unit_id, name, depth, path, seen) AS (
-    SELECT b.id, CAST(NULL AS INTEGER), CAST(b.batch_number AS VARCHAR), 0,
-           ',batch ' || b.batch_number || ',',
-           ',' || CAST(b.id AS VARCHAR) || ','
-    FROM batch b WHERE b.id = :batch_id
+walk(node, batch_id, unit_id, depth) AS (
+    SELECT b.id, b.id, CAST(NULL AS INTEGER), 0 FROM batch b WHERE b.id = :batch_id
     UNION
-    SELECT mb.id, a.id, COALESCE(mb.batch_number, a.barcode),
-           c.depth + CASE WHEN mb.id IS NULL THEN 1 ELSE 2 END,
-           c.path || CASE WHEN mb.id IS NULL THEN 'assembly ' || a.barcode
-                          ELSE 'lot ' || l.code || ',batch ' || mb.batch_number END || ',',
-           c.seen || CASE WHEN mb.id IS NULL THEN '' ELSE CAST(mb.id AS VARCHAR) || ',' END
-    FROM containers c
+    SELECT COALESCE(mb.id, -a.id), mb.id, a.id,
+           c.depth + CASE WHEN mb.id IS NULL THEN 1 ELSE 2 END
+    FROM walk c
     CROSS JOIN step
     LEFT JOIN scan s ON step.kind = 1 AND s.batch_id = c.batch_id
          AND s.outcome = 'accepted' AND s.reversed_at IS NULL
@@ -56,13 +54,43 @@ containers(batch_id, unit_id, name, depth, path, seen) AS (
          AND EXISTS (SELECT 1 FROM assembly_part ap WHERE ap.assembly_unit_id = a.id)
     WHERE c.depth < :max_depth
       AND COALESCE(mb.id, a.id) IS NOT NULL
-      AND (mb.id IS NULL OR c.seen NOT LIKE '%,' || CAST(mb.id AS VARCHAR) || ',%')
 ),
-shortest(batch_id, unit_id, name, depth, path, flagged, rank) AS (
-    SELECT batch_id, unit_id, name, depth, path,
-           EXISTS (SELECT 1 FROM batch_flag f WHERE f.batch_id = containers.batch_id),
-           ROW_NUMBER() OVER (PARTITION BY batch_id, unit_id ORDER BY depth, path)
-    FROM containers
+near(node, batch_id, unit_id, depth) AS (
+    SELECT node, batch_id, unit_id, MIN(depth) FROM walk GROUP BY node, batch_id, unit_id
+),
+link(node, parent, name, step_name, rank) AS (
+    SELECT n.node, c.node, COALESCE(mb.batch_number, a.barcode),
+           CASE WHEN mb.id IS NULL THEN 'assembly ' || a.barcode
+                ELSE 'lot ' || l.code || ',batch ' || mb.batch_number END,
+           ROW_NUMBER() OVER (
+               PARTITION BY n.node
+               ORDER BY c.node, CASE WHEN mb.id IS NULL THEN 'assembly ' || a.barcode
+                                     ELSE 'lot ' || l.code || ',batch ' || mb.batch_number END)
+    FROM near c
+    CROSS JOIN step
+    LEFT JOIN scan s ON step.kind = 1 AND s.batch_id = c.batch_id
+         AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+    LEFT JOIN assembly_part p ON step.kind = 2 AND p.assembly_unit_id = c.unit_id
+    JOIN lot l ON l.id = COALESCE(s.lot_id, p.part_lot_id)
+    LEFT JOIN batch mb ON mb.id = l.source_batch_id
+    LEFT JOIN unit a ON mb.id IS NULL AND a.lot_id = l.id
+         AND EXISTS (SELECT 1 FROM assembly_part ap WHERE ap.assembly_unit_id = a.id)
+    JOIN near n ON n.node = COALESCE(mb.id, -a.id)
+         AND n.depth = c.depth + CASE WHEN mb.id IS NULL THEN 1 ELSE 2 END
+),
+tree(node, name, path) AS (
+    SELECT b.id, CAST(b.batch_number AS VARCHAR), ',batch ' || b.batch_number || ','
+    FROM batch b WHERE b.id = :batch_id
+    UNION ALL
+    SELECT k.node, k.name, t.path || k.step_name || ','
+    FROM tree t
+    JOIN link k ON k.parent = t.node AND k.rank = 1
+),
+shortest(batch_id, unit_id, name, depth, path, flagged) AS (
+    SELECT n.batch_id, n.unit_id, t.name, n.depth, t.path,
+           EXISTS (SELECT 1 FROM batch_flag f WHERE f.batch_id = n.batch_id)
+    FROM near n
+    JOIN tree t ON t.node = n.node
 )
 SELECT c.depth + 1 AS depth, c.path || COALESCE('unit ' || u.barcode, 'lot ' || l.code) AS path,
        c.name AS used_in, CASE WHEN c.flagged THEN c.batch_id END AS container,
@@ -76,8 +104,7 @@ CROSS JOIN scan s
 CROSS JOIN lot l
 CROSS JOIN component_type t
 LEFT JOIN unit u ON u.id = s.unit_id
-WHERE c.rank = 1
-  AND s.batch_id = c.batch_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+WHERE s.batch_id = c.batch_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
   AND l.id = s.lot_id AND t.id = l.component_type_id
 UNION ALL
 SELECT c.depth + 1, c.path || COALESCE('unit ' || u.barcode, 'lot ' || l.code),
@@ -89,7 +116,7 @@ CROSS JOIN assembly_part p
 CROSS JOIN lot l
 CROSS JOIN component_type t
 LEFT JOIN unit u ON u.id = p.part_unit_id
-WHERE c.rank = 1 AND a.id = c.unit_id AND p.assembly_unit_id = a.id
+WHERE a.id = c.unit_id AND p.assembly_unit_id = a.id
   AND l.id = p.part_lot_id AND t.id = l.component_type_id
 """
     )

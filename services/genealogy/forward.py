@@ -16,41 +16,56 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 MAX_DEPTH = 64
 
-# The forward walk in two parts, in one statement:
-# 1. `lots` walks from lot to lot only: from a lot to the lot made by a batch that used it, and to
+# The forward walk, in one statement, linear in the lots and batches it reaches:
+# 1. `walk` goes from lot to lot only: from a lot to the lot made by a batch that used it, and to
 #    the internal lot of an assembly it was built into (`step` has a row for each kind, so that
-#    each step is a plain join that both databases drive through the indexes from the few lots
-#    reached so far; a UNION of edge kinds inside the step made PostgreSQL hash every scan at each
-#    step). Each row carries the path's names, and `seen`, the batches on the path by id, which
-#    keeps the walk cycle-safe (a batch is never entered twice, and a lot comes back only through
-#    a batch); UNION drops the rows repeated by several scans of one lot into one batch. Only the
-#    scans into batches that made a lot lead on: one hashed list of those batches spares joining
-#    every scan of every lot reached to the lot table (the walk took half the time before).
-# 2. `uses` joins the scans of every lot reached once, as a plain join: at a million scans, the
-#    batches that only consume (10,000 of them, reached 28,000 times) never enter the walk, so no
-#    path text is built for them until the one chosen is. A batch's shortest path goes through the
-#    lot of least depth it used, the lowest lot id among equals; MIN over depth * 2^32 + lot id
-#    picks both in one hash aggregate, where a window over the uses sorted all of them. (CROSS
-#    JOIN with the condition in WHERE keeps SQLite driving from the lots reached; it read the
-#    whole scan index otherwise. PostgreSQL plans it as any inner join.)
+#    each step is a plain join that both databases drive through the indexes from the lots
+#    reached so far). A row is a lot and its depth, nothing about the path: UNION keeps each
+#    (lot, depth) once, however many paths lead there (two batches per level, each using both
+#    lots of the level above, made 2^n paths of n levels, and the walk that carried paths took
+#    24 s at 18 levels). A cycle only comes back deeper, so `:max_depth` ends it; a lot is reached
+#    at a few depths at most. Only the scans into batches that made a lot lead on: one hashed
+#    list of those batches spares joining every scan of every lot reached to the lot table.
+# 2. `near` is each lot's least depth; `link` its one parent on a shortest path (the edges of the
+#    walk again, from every lot reached, kept where the depths add up; the parent of lowest id,
+#    then the lowest name, among equals); `tree` names the paths from the lot down that tree,
+#    one row per lot.
+# 3. `uses` joins the scans of every lot reached once, as a plain join: at a million scans, the
+#    batches that only consume (10,000 of them) never enter the walk. A batch's shortest path
+#    goes through the lot of least depth it used, the lowest lot id among equals; MIN over
+#    depth * 2^32 + lot id picks both in one hash aggregate. (CROSS JOIN with the condition in
+#    WHERE keeps SQLite driving from the lots reached; it read the whole scan index otherwise.
+#    PostgreSQL plans it as any inner join.)
 # `depth` counts the steps from the lot: a batch that used it is 1, the lot that batch made 2.
 WHERE_USED = text(
     """
 WITH RECURSIVE step(kind) AS (SELECT 1 UNION ALL SELECT 2),
-lots(lot_id, depth, path, seen) AS (
-    SELECT l.id, 0,
-           ',' || COALESCE((SELECT 'assembly ' || a.barcode FROM unit a
-                            WHERE a.lot_id = l.id AND EXISTS (
-                                SELECT 1 FROM assembly_part ap WHERE ap.assembly_unit_id = a.id)),
-                           'lot ' || l.code) || ',',
-           ','
-    FROM lot l WHERE l.id = :lot_id
+walk(lot_id, depth) AS (
+    SELECT l.id, 0 FROM lot l WHERE l.id = :lot_id
     UNION
-    SELECT COALESCE(o.id, u.lot_id), r.depth + CASE WHEN o.id IS NULL THEN 1 ELSE 2 END,
-           r.path || CASE WHEN o.id IS NULL THEN 'assembly ' || u.barcode
-                          ELSE 'batch ' || b.batch_number || ',lot ' || o.code END || ',',
-           r.seen || CASE WHEN o.id IS NULL THEN '' ELSE CAST(b.id AS VARCHAR) || ',' END
-    FROM lots r
+    SELECT COALESCE(o.id, u.lot_id), r.depth + CASE WHEN o.id IS NULL THEN 1 ELSE 2 END
+    FROM walk r
+    CROSS JOIN step
+    LEFT JOIN scan s ON step.kind = 1 AND s.lot_id = r.lot_id
+         AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+         AND EXISTS (SELECT 1 FROM lot m WHERE m.source_batch_id = s.batch_id)
+    LEFT JOIN lot o ON o.source_batch_id = s.batch_id
+    LEFT JOIN assembly_part p ON step.kind = 2 AND p.part_lot_id = r.lot_id
+    LEFT JOIN unit u ON u.id = p.assembly_unit_id
+    WHERE r.depth < :max_depth
+      AND COALESCE(o.id, u.lot_id) IS NOT NULL
+),
+near(lot_id, depth) AS (
+    SELECT lot_id, MIN(depth) FROM walk GROUP BY lot_id
+),
+link(lot_id, parent_id, name, rank) AS (
+    SELECT c.lot_id, r.lot_id, CASE WHEN o.id IS NULL THEN 'assembly ' || u.barcode
+                                    ELSE 'batch ' || b.batch_number || ',lot ' || o.code END,
+           ROW_NUMBER() OVER (
+               PARTITION BY c.lot_id
+               ORDER BY r.lot_id, CASE WHEN o.id IS NULL THEN 'assembly ' || u.barcode
+                                       ELSE 'batch ' || b.batch_number || ',lot ' || o.code END)
+    FROM near r
     CROSS JOIN step
     LEFT JOIN scan s ON step.kind = 1 AND s.lot_id = r.lot_id
          AND s.outcome = 'accepted' AND s.reversed_at IS NULL
@@ -59,26 +74,32 @@ lots(lot_id, depth, path, seen) AS (
     LEFT JOIN batch b ON b.id = o.source_batch_id
     LEFT JOIN assembly_part p ON step.kind = 2 AND p.part_lot_id = r.lot_id
     LEFT JOIN unit u ON u.id = p.assembly_unit_id
-    WHERE r.depth < :max_depth
-      AND COALESCE(o.id, u.lot_id) IS NOT NULL
-      AND (o.id IS NULL OR r.seen NOT LIKE '%,' || CAST(b.id AS VARCHAR) || ',%')
+    JOIN near c ON c.lot_id = COALESCE(o.id, u.lot_id)
+         AND c.depth = r.depth + CASE WHEN o.id IS NULL THEN 1 ELSE 2 END
 ),
-reached(lot_id, depth, path, rank) AS (
-    SELECT lot_id, depth, path, ROW_NUMBER() OVER (PARTITION BY lot_id ORDER BY depth, path)
-    FROM lots
+tree(lot_id, path) AS (
+    SELECT l.id,
+           ',' || COALESCE((SELECT 'assembly ' || a.barcode FROM unit a
+                            WHERE a.lot_id = l.id AND EXISTS (
+                                SELECT 1 FROM assembly_part ap WHERE ap.assembly_unit_id = a.id)),
+                           'lot ' || l.code) || ','
+    FROM lot l WHERE l.id = :lot_id
+    UNION ALL
+    SELECT k.lot_id, t.path || k.name || ','
+    FROM tree t
+    JOIN link k ON k.parent_id = t.lot_id AND k.rank = 1
 ),
 uses(batch_id, best) AS (
     SELECT s.batch_id, MIN(l.depth * 4294967296 + l.lot_id)
-    FROM reached l
+    FROM near l
     CROSS JOIN scan s
-    WHERE l.rank = 1
-      AND s.lot_id = l.lot_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
+    WHERE s.lot_id = l.lot_id AND s.outcome = 'accepted' AND s.reversed_at IS NULL
     GROUP BY s.batch_id
 )
-SELECT b.id, l.depth + 1, l.path || 'batch ' || b.batch_number || ',',
+SELECT b.id, u.best / 4294967296 + 1, t.path || 'batch ' || b.batch_number || ',',
        b.batch_number, b.status, b.coi
 FROM uses u
-JOIN reached l ON l.rank = 1 AND l.lot_id = u.best % 4294967296
+JOIN tree t ON t.lot_id = u.best % 4294967296
 JOIN batch b ON b.id = u.batch_id
 ORDER BY u.best / 4294967296, b.id
 """

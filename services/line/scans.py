@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -64,27 +63,30 @@ async def current_use(session: AsyncSession, unit_id: int) -> Use | None:
 
 
 async def list_for_batch(
-    session: AsyncSession, batch_id: int, *, limit: int, offset: int
-) -> tuple[Sequence[Scan], int]:
+    session: AsyncSession, batch: Batch, *, limit: int, offset: int
+) -> tuple[list[ScanPublic], int]:
+    """A page of the batch's scans, oldest first, as the API shows them: one query for the
+    page, with each scan's lot, unit and type joined (a query per scan before)."""
     total = (
         await session.execute(
-            select(func.count()).select_from(Scan).where(col(Scan.batch_id) == batch_id)
+            select(func.count()).select_from(Scan).where(col(Scan.batch_id) == batch.id)
         )
     ).scalar_one()
-    rows = (
-        (
-            await session.execute(
-                select(Scan)
-                .where(col(Scan.batch_id) == batch_id)
-                .order_by(col(Scan.id))
-                .limit(limit)
-                .offset(offset)
-            )
-        )
-        .scalars()
-        .all()
+    rows = await session.execute(
+        select(Scan, Lot, Unit, col(ComponentType.code))
+        .outerjoin(Lot, col(Lot.id) == col(Scan.lot_id))
+        .outerjoin(Unit, col(Unit.id) == col(Scan.unit_id))
+        .outerjoin(ComponentType, col(ComponentType.id) == col(Lot.component_type_id))
+        .where(col(Scan.batch_id) == batch.id)
+        .order_by(col(Scan.id))
+        .limit(limit)
+        .offset(offset)
     )
-    return rows, total
+    page = [
+        await scan_public(session, scan, batch=batch, lot=lot, unit=unit, type_code=code)
+        for scan, lot, unit, code in rows
+    ]
+    return page, total
 
 
 async def scan_public(
@@ -95,15 +97,15 @@ async def scan_public(
     lot: Lot | None = None,
     unit: Unit | None = None,
     component_type: ComponentType | None = None,
+    type_code: str | None = None,
 ) -> ScanPublic:
     if lot is None and scan.lot_id is not None:
         lot = await session.get_one(Lot, scan.lot_id)
     if unit is None and scan.unit_id is not None:
         unit = await session.get_one(Unit, scan.unit_id)
-    type_code = None
-    if lot is not None:
+    if type_code is None and lot is not None:  # not read with the scan
         type_code = await cache.type_code_of(session, lot.component_type_id)
-    elif component_type is not None:
+    elif type_code is None and component_type is not None:
         type_code = component_type.code
     return ScanPublic(
         id=scan.id or 0,

@@ -72,7 +72,9 @@ async def test_a_lots_units_with_status_filter_and_paging(
         await client.get("/lots/999/units", headers=line.qa.headers), 404, "LOT_NOT_FOUND"
     )
     assert_problem(
-        await client.get("/units", params={"status": "lost"}, headers=line.qa.headers), 422
+        await client.get("/units", params={"status": "lost"}, headers=line.qa.headers),
+        422,
+        "VALIDATION_ERROR",
     )
 
 
@@ -223,6 +225,7 @@ async def test_supplier_lot_search_by_part_in_any_case(
             "/lots", params={"supplier_lot_contains": ""}, headers=line.operator.headers
         ),
         422,
+        "VALIDATION_ERROR",
     )
 
 

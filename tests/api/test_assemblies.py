@@ -133,7 +133,7 @@ async def test_only_the_warehouse_builds(client: httpx.AsyncClient, actors: Acto
     total = await lot_total(client, line.qa.headers)
     body = {"component_type": "KIT", "components": [{"barcode": bag}]}
     r = await client.post("/assemblies", json=body, headers=line.operator.headers)
-    assert_problem(r, 403)
+    assert_problem(r, 403, "ROLE_NOT_ALLOWED")
     assert (await _unit(client, line, bag))["status"] == "available"
     assert await lot_total(client, line.qa.headers) == total
 
@@ -229,9 +229,9 @@ async def test_a_used_part_cannot_be_built_in(client: httpx.AsyncClient, actors:
         {"barcode": used},
         {"lot_id": sets["id"], "quantity": 1},
     )
-    assert used in assert_problem(r, 409)["detail"]
+    assert used in assert_problem(r, 409, "PART_NOT_USABLE")["detail"]
     r = await _build(client, line, "KIT", {"barcode": fresh}, {"lot_id": sets["id"], "quantity": 6})
-    assert sets["code"] in assert_problem(r, 409)["detail"]
+    assert sets["code"] in assert_problem(r, 409, "PART_NOT_USABLE")["detail"]
     assert await audit_seq(client) == head
     assert await lot_total(client, line.qa.headers) == total
     assert (await _unit(client, line, fresh))["status"] == "available"

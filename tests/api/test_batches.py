@@ -109,7 +109,9 @@ async def test_plan_a_batch_with_a_bom(client: httpx.AsyncClient, actors: Actors
     page = await get_json(client, "/batches", line.operator)
     assert page["total"] == 2
     assert sorted(b["batch_number"] for b in page["items"]) == ["CAR-T-0001", "CAR-T-0002"]
-    assert_problem(await client.get("/batches/CAR-T-9999", headers=line.qa.headers), 404)
+    assert_problem(
+        await client.get("/batches/CAR-T-9999", headers=line.qa.headers), 404, "BATCH_NOT_FOUND"
+    )
 
 
 @pytest.mark.req("URS-022", "URS-006", "URS-046", negative=True)
@@ -129,24 +131,31 @@ async def test_a_taken_number_or_an_unknown_type_is_refused(
             {"component_type": "NOPE", "quantity": 1},
         ],
     }
-    problem = assert_problem(await _post(client, line.supervisor, "/batches", body), 422)
+    problem = assert_problem(
+        await _post(client, line.supervisor, "/batches", body), 422, "UNKNOWN_COMPONENT_TYPE"
+    )
     assert "NOPE" in problem["detail"] or any("bom" in e["field"] for e in problem["errors"])
     for bad in (
         {"batch_number": "B-3", "product": "X", "bom": [{"component_type": "SET", "quantity": 0}]},
         {"batch_number": "B-3", "product": "X", "coi": "Jane\x00Doe"},
         {"batch_number": "B-3"},
     ):
-        assert_problem(await _post(client, line.supervisor, "/batches", bad), 422)
+        assert_problem(
+            await _post(client, line.supervisor, "/batches", bad), 422, "VALIDATION_ERROR"
+        )
     # Only a supervisor plans batches.
     assert_problem(
         await _post(client, line.operator, "/batches", {"batch_number": "B-4", "product": "X"}),
         403,
+        "ROLE_NOT_ALLOWED",
     )
     assert await audit_seq(client) == head
     assert (await get_json(client, "/batches", line.qa))["total"] == 1
     assert await _batch(client, line, "B-1") == first
     for number in ("B-2", "B-3", "B-4"):
-        assert_problem(await client.get(f"/batches/{number}", headers=line.qa.headers), 404)
+        assert_problem(
+            await client.get(f"/batches/{number}", headers=line.qa.headers), 404, "BATCH_NOT_FOUND"
+        )
 
 
 @pytest.mark.req("URS-038")
@@ -158,8 +167,12 @@ async def test_the_status_machine(client: httpx.AsyncClient, actors: Actors) -> 
     assert r.status_code == 200, r.text
     started = r.json()
     assert started["status"] == "in_progress" and started["started_at"]
-    assert_problem(await _post(client, line.supervisor, "/batches/B-1/start"), 409)
-    assert_problem(await _post(client, line.operator, "/batches/B-1/start"), 403)
+    assert_problem(
+        await _post(client, line.supervisor, "/batches/B-1/start"), 409, "ILLEGAL_TRANSITION"
+    )
+    assert_problem(
+        await _post(client, line.operator, "/batches/B-1/start"), 403, "ROLE_NOT_ALLOWED"
+    )
     assert (await complete_batch(client, line.supervisor, "B-1")).status_code == 200
     done = await _batch(client, line, "B-1")
     assert done["status"] == "completed" and done["ended_at"]
@@ -200,13 +213,17 @@ async def test_complete_and_abort_are_signed(client: httpx.AsyncClient, actors: 
     r = await complete_batch(client, line.supervisor, "B-1", password="not the password")
     assert_problem(r, 403, "SIGNATURE_INVALID")
     r = await _post(client, line.supervisor, "/batches/B-1/complete", {})
-    assert_problem(r, 422)
+    assert_problem(r, 422, "VALIDATION_ERROR")
     for body in (
         {"signature": line.supervisor.signature("Abort")},
         {"reason": "", "signature": line.supervisor.signature("Abort")},
         {"reason": "Contaminated"},
     ):
-        assert_problem(await _post(client, line.supervisor, "/batches/B-1/abort", body), 422)
+        assert_problem(
+            await _post(client, line.supervisor, "/batches/B-1/abort", body),
+            422,
+            "VALIDATION_ERROR",
+        )
     body = {"reason": "Contaminated", "signature": line.supervisor.signature("Abort", "wrong!")}
     r = await _post(client, line.supervisor, "/batches/B-1/abort", body)
     assert_problem(r, 403, "SIGNATURE_INVALID")
@@ -303,9 +320,9 @@ async def test_outputs_are_quarantined_lots_made_by_the_batch(
     total = await lot_total(client, line.qa.headers)
     for number in ("B-PLAN", "B-STOP"):
         r = await _post(client, line.supervisor, f"/batches/{number}/outputs", _output())
-        assert number in assert_problem(r, 409)["detail"]
+        assert number in assert_problem(r, 409, "BATCH_NOT_ACTIVE")["detail"]
     r = await _post(client, line.warehouse, "/batches/B-RUN/outputs", _output())
-    assert_problem(r, 403)
+    assert_problem(r, 403, "ROLE_NOT_ALLOWED")
     assert await lot_total(client, line.qa.headers) == total
     for number in ("B-RUN", "B-DONE"):
         r = await _post(client, line.supervisor, f"/batches/{number}/outputs", _output(number))
@@ -358,7 +375,13 @@ async def test_a_batch_lists_its_scans_oldest_first_and_its_flags(
     assert await flags(status="open") == ["LOT_STATUS_CHANGED_AFTER_USE"]
     assert await flags(status="resolved") == ["QUARANTINED"]
     assert_problem(
-        await client.get("/batches/B-1/flags?status=maybe", headers=line.qa.headers), 422
+        await client.get("/batches/B-1/flags?status=maybe", headers=line.qa.headers),
+        422,
+        "VALIDATION_ERROR",
     )
-    assert_problem(await client.get("/batches/NOPE/scans", headers=line.qa.headers), 404)
-    assert_problem(await client.get("/batches/NOPE/flags", headers=line.qa.headers), 404)
+    assert_problem(
+        await client.get("/batches/NOPE/scans", headers=line.qa.headers), 404, "BATCH_NOT_FOUND"
+    )
+    assert_problem(
+        await client.get("/batches/NOPE/flags", headers=line.qa.headers), 404, "BATCH_NOT_FOUND"
+    )

@@ -107,7 +107,7 @@ async def test_bad_gtin_is_422_and_writes_nothing(
     qa = await actors.get("qa")
     head = await audit_seq(client)
     r = await client.post("/component-types", json={**BAG, "gtin": gtin}, headers=qa.headers)
-    body = assert_problem(r, 422)
+    body = assert_problem(r, 422, "VALIDATION_ERROR")
     assert any(e["field"] == "gtin" for e in body.get("errors", [])), body
     assert await _type_total(client) == 0
     assert await audit_seq(client) == head
@@ -233,12 +233,12 @@ async def test_correcting_the_gtin_is_checked(client: httpx.AsyncClient, actors:
             headers=qa.headers,
         )
 
-    assert_problem(await correct({"gtin": "00614141003190"}), 422)
+    assert_problem(await correct({"gtin": "00614141003190"}), 422, "VALIDATION_ERROR")
     assert_problem(await correct({"gtin": GTIN}), 409, "ALREADY_EXISTS")
     assert_problem(await correct({"code": "SET-9"}), 422, "VALIDATION_ERROR")
     assert_problem(await correct({"tracking": "lot"}), 422, "VALIDATION_ERROR")
-    assert_problem(await correct({"name": None}), 422)
-    assert_problem(await correct({}), 422)
+    assert_problem(await correct({"name": None}), 422, "INVALID")
+    assert_problem(await correct({}), 422, "NO_CHANGES")
     assert await audit_seq(client) == head
     r = await client.get("/component-types/SET-1", headers=qa.headers)
     assert r.json()["gtin"] == "00614141003198" and r.json()["tracking"] == "serial"
@@ -302,5 +302,5 @@ async def test_unknown_type_is_404(client: httpx.AsyncClient, actors: Actors) ->
     assert_problem(r, 404, "COMPONENT_TYPE_NOT_FOUND")
     # 404 (what the path names) comes before 422 (the body).
     r = await client.post("/component-types/NOPE/correct", json={}, headers=qa.headers)
-    assert_problem(r, 404)
+    assert_problem(r, 404, "COMPONENT_TYPE_NOT_FOUND")
     assert await audit_seq(client) == head

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.support import ADMIN_KEY, assert_problem
+from tests.support import ADMIN_KEY, Actors, assert_problem, audit_seq, create_type, receive_lot
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 JSON = {**ADMIN, "Content-Type": "application/json"}
@@ -114,14 +114,22 @@ async def test_paging_bounds(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.req("URS-006", "URS-045", negative=True)
 async def test_checks_run_in_order_key_role_then_body(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, actors: Actors
 ) -> None:
     # Malformed JSON without a key: 401, not 422.
     r = await client.post("/users", content=b"{nope", headers={"Content-Type": "application/json"})
-    assert_problem(r, 401)
-    # A bad path id before a bad body: 404 comes from the key-revoke lookup, not 422.
-    r = await client.delete("/users/nobody/keys/1", headers=ADMIN)
-    assert_problem(r, 404)
+    assert_problem(r, 401, "UNAUTHORIZED")
+    # A bad path id before a bad body: the body below is refused (422) on a lot that exists,
+    # and on one that does not the answer is the lot's 404.
+    qa = await actors.get("qa")
+    bad = {"status": "sideways", "reason": ""}
+    warehouse = await actors.get("warehouse")
+    await create_type(client, qa, "BAG", tracking="lot")
+    lot = await receive_lot(client, warehouse, "BAG", "SL-1", 1)
+    r = await client.post(f"/lots/{lot['id']}/status", json=bad, headers=qa.headers)
+    assert_problem(r, 422, "VALIDATION_ERROR")
+    r = await client.post("/lots/999999/status", json=bad, headers=qa.headers)
+    assert_problem(r, 404, "LOT_NOT_FOUND")
 
 
 @pytest.mark.req("URS-006", negative=True)
@@ -134,3 +142,47 @@ async def test_control_characters_in_the_url(client: httpx.AsyncClient) -> None:
 async def test_out_of_range_path_ids(client: httpx.AsyncClient) -> None:
     r = await client.delete("/users/admin/keys/99999999999999999999", headers=ADMIN)
     assert_problem(r, 422, "VALIDATION_ERROR")
+
+
+@pytest.mark.req("URS-083", negative=True)
+async def test_a_key_named_twice_in_a_body_is_refused(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    qa, warehouse = await actors.get("qa"), await actors.get("warehouse")
+    operator = await actors.get("operator")
+    await create_type(client, qa, "BAG", tracking="lot")
+    lot = await receive_lot(client, warehouse, "BAG", "SL-1", 1)
+    head = await audit_seq(client)
+    bodies = [
+        (
+            "/lots",
+            warehouse,
+            '{"component_type": "BAG", "supplier_lot": "SL-2", "quantity": 1,'
+            ' "quantity": 1000, "expiry_date": "2030-01-01"}',
+            "quantity",
+        ),
+        (
+            "/scans",
+            operator,
+            f'{{"barcode": "{lot["code"]}", "batch": "B-1", "batch": "B-2"}}',
+            "batch",
+        ),
+        (
+            f"/lots/{lot['id']}/status",
+            qa,
+            '{"status": "rejected", "reason": "Damaged",'
+            ' "signature": {"password": "wrong", "password": "' + qa.password + '",'
+            ' "meaning": "Lot rejected"}}',
+            "password",
+        ),
+    ]
+    for path, actor, raw, key in bodies:
+        headers = {"Content-Type": "application/json", **actor.headers}
+        body = assert_problem(
+            await client.post(path, content=raw, headers=headers), 422, "VALIDATION_ERROR"
+        )
+        assert f"the key '{key}' appears twice" in body["detail"], body
+    assert await audit_seq(client) == head
+    assert (await client.get(f"/lots/{lot['id']}", headers=qa.headers)).json()["status"] == (
+        "quarantined"
+    )

@@ -103,7 +103,7 @@ async def test_events_are_for_qa_auditor_admin_and_supervisors(
     for role in ("operator", "warehouse"):
         actor = await actors.get(role)
         assert_problem(await client.get("/events", headers=actor.headers), 403, "ROLE_NOT_ALLOWED")
-    assert_problem(await client.get("/events"), 401)
+    assert_problem(await client.get("/events"), 401, "UNAUTHORIZED")
 
 
 @pytest.mark.req("URS-051")

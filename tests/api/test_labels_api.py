@@ -201,7 +201,7 @@ async def test_label_errors(client: httpx.AsyncClient, actors: Actors) -> None:
     assert_problem(
         await client.get("/units/U-99999999/label", headers=qa.headers), 404, "UNIT_NOT_FOUND"
     )
-    assert_problem(await client.get(f"/lots/{lot['id']}/label"), 401)
+    assert_problem(await client.get(f"/lots/{lot['id']}/label"), 401, "UNAUTHORIZED")
     assert await audit_seq(client) == head
 
 
@@ -213,7 +213,7 @@ async def test_a_supplier_lot_gs1_cannot_carry_is_a_clear_problem(
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB 2406", expiry=EXPIRY)
     r = await client.get(f"/lots/{lot['id']}/label", params={"format": "png"}, headers=qa.headers)
-    body = assert_problem(r, 422)
+    body = assert_problem(r, 422, "LABEL_UNENCODABLE")
     assert "BB 2406" in body["detail"]
 
 

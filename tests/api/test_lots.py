@@ -134,7 +134,9 @@ async def test_only_the_warehouse_receives(client: httpx.AsyncClient, actors: Ac
     others = [await actors.get(role) for role in ("qa", "operator", "supervisor", "auditor")]
     head = await audit_seq(client)
     for other in others:
-        assert_problem(await client.post("/lots", json=body, headers=other.headers), 403)
+        assert_problem(
+            await client.post("/lots", json=body, headers=other.headers), 403, "ROLE_NOT_ALLOWED"
+        )
     assert await lot_total(client, qa.headers) == 0
     assert await audit_seq(client) == head
 
@@ -150,7 +152,7 @@ async def test_expiry_is_required_when_the_type_has_one(
         json={"component_type": "SET", "supplier_lot": "TS-1", "quantity": 5},
         headers=warehouse.headers,
     )
-    body = assert_problem(r, 422)
+    body = assert_problem(r, 422, "VALIDATION_ERROR")
     assert [e["field"] for e in body["errors"]] == ["expiry_date"]
     assert await lot_total(client, qa.headers) == 0
     assert await audit_seq(client) == head
@@ -347,7 +349,9 @@ async def test_unknown_lot_is_404(client: httpx.AsyncClient, actors: Actors) -> 
     qa, warehouse = await _setup(client, actors)
     head = await audit_seq(client)
     assert_problem(await client.get("/lots/999999", headers=qa.headers), 404, "LOT_NOT_FOUND")
-    assert_problem(await client.get("/lots/999999/reconciliation", headers=qa.headers), 404)
+    assert_problem(
+        await client.get("/lots/999999/reconciliation", headers=qa.headers), 404, "LOT_NOT_FOUND"
+    )
     assert_problem(await change_status(client, qa, 999999, "rejected"), 404, "LOT_NOT_FOUND")
     r = await client.post(
         "/lots/999999/adjust",
@@ -715,32 +719,34 @@ async def test_warehouse_cannot_correct_after_release_but_qa_can(
 
     r = await change_status(client, qa, lot["id"], "rejected")
     assert r.status_code == 200
-    assert_problem(await _correct(client, warehouse, lot["id"], {"supplier": "B"}), 403)
+    assert_problem(
+        await _correct(client, warehouse, lot["id"], {"supplier": "B"}), 403, "LOT_NOT_QUARANTINED"
+    )
     assert (await _correct(client, qa, lot["id"], {"supplier": "B"})).status_code == 200
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "code"),
     [
-        {},
-        {"quantity_received": 5},
-        {"status": "released"},
-        {"expiry_date": None},
-        {"supplier_lot": None},
-        {"expiry_date": "2027-02-30"},
-        {"supplier_lot": "S" * 21},
-        {"coa_ref": "bad\x07ref"},
+        ({}, "NO_CHANGES"),
+        ({"quantity_received": 5}, "VALIDATION_ERROR"),
+        ({"status": "released"}, "VALIDATION_ERROR"),
+        ({"expiry_date": None}, "INVALID"),
+        ({"supplier_lot": None}, "INVALID"),
+        ({"expiry_date": "2027-02-30"}, "VALIDATION_ERROR"),
+        ({"supplier_lot": "S" * 21}, "VALIDATION_ERROR"),
+        ({"coa_ref": "bad\x07ref"}, "VALIDATION_ERROR"),
     ],
 )
 @pytest.mark.req("URS-010", "URS-006", negative=True)
 async def test_bad_corrections_are_422(
-    client: httpx.AsyncClient, actors: Actors, changes: dict[str, Any]
+    client: httpx.AsyncClient, actors: Actors, changes: dict[str, Any], code: str
 ) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "SET", "TS-1")
     before = await _lot(client, lot["id"], qa.headers)
     head = await audit_seq(client)
-    assert_problem(await _correct(client, qa, lot["id"], changes), 422)
+    assert_problem(await _correct(client, qa, lot["id"], changes), 422, code)
     assert await _lot(client, lot["id"], qa.headers) == before
     assert await audit_seq(client) == head
 
@@ -998,4 +1004,6 @@ async def test_list_filters(client: httpx.AsyncClient, actors: Actors) -> None:
         {"limit": 501},
         {"offset": -1},
     ):
-        assert_problem(await client.get("/lots", params=params, headers=qa.headers), 422)
+        assert_problem(
+            await client.get("/lots", params=params, headers=qa.headers), 422, "VALIDATION_ERROR"
+        )

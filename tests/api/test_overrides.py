@@ -185,7 +185,9 @@ async def test_flags_that_cannot_be_overridden_refuse_the_override(
     assert (await change_status(client, line.qa, other["id"], "recalled")).status_code == 200
     recalled = assert_blocked(await post_scan(client, line.operator, unit, BATCH), 409, "RECALLED")
     for blocked, barcode in ((again, None), (recalled, unit)):
-        problem = assert_problem(await _override(client, line.qa, blocked["scan_id"]), 409)
+        problem = assert_problem(
+            await _override(client, line.qa, blocked["scan_id"]), 409, "NOT_OVERRIDABLE"
+        )
         assert problem["code"] != "SCAN_BLOCKED"
         await _still_blocked(client, line, blocked["scan_id"], barcode)
     assert await _unit_status(client, line, used) == "consumed"
@@ -206,13 +208,17 @@ async def test_an_override_is_checked_again_now(client: httpx.AsyncClient, actor
         await post_scan(client, line.operator, unit, BATCH), 409, "QUARANTINED"
     )
     assert (await change_status(client, line.qa, lot["id"], "recalled")).status_code == 200
-    problem = assert_problem(await _override(client, line.qa, blocked["scan_id"]), 409)
+    problem = assert_problem(
+        await _override(client, line.qa, blocked["scan_id"]), 409, "NOT_OVERRIDABLE"
+    )
     assert lot["code"] in problem["detail"]
     await _still_blocked(client, line, blocked["scan_id"], first)
     # Blocked as quarantined; then released and used by another scan: no override now.
     await release_lot(client, line.qa, other["id"])
     await scan_ok(client, line.operator, unit, "B-100")
-    problem = assert_problem(await _override(client, line.qa, used_since["scan_id"]), 409)
+    problem = assert_problem(
+        await _override(client, line.qa, used_since["scan_id"]), 409, "NOT_OVERRIDABLE"
+    )
     assert unit in problem["detail"]
 
 
@@ -247,7 +253,7 @@ async def test_an_override_needs_the_qa_users_own_password(
     await _still_blocked(client, line, blocked["scan_id"], unit)
     # Only QA overrides.
     r = await _override(client, line.supervisor, blocked["scan_id"])
-    assert_problem(r, 403)
+    assert_problem(r, 403, "ROLE_NOT_ALLOWED")
     await _still_blocked(client, line, blocked["scan_id"], unit)
 
 
@@ -275,7 +281,7 @@ async def test_reverse_returns_a_unit_to_stock(client: httpx.AsyncClient, actors
     counts = await _balanced(client, line, lot["id"])
     assert (counts["consumed"], counts["on_hand"]) == (0, 3)
     r = await _reverse(client, line.qa, accepted["id"], "return")
-    assert_problem(r, 409)
+    assert_problem(r, 409, "NOT_REVERSIBLE")
     assert await _unit_status(client, line, unit) == "available"
     assert (await _balanced(client, line, lot["id"]))["on_hand"] == 3
     # Back in stock, it goes into the right batch.
@@ -298,8 +304,10 @@ async def test_reverse_can_discard_a_unit(client: httpx.AsyncClient, actors: Act
     assert await _unit_status(client, line, unit) == "discarded"
     counts = await _balanced(client, line, lot["id"])
     assert (counts["consumed"], counts["discarded"], counts["on_hand"]) == (0, 1, 2)
-    assert_problem(await _reverse(client, line.qa, accepted["id"], "discard"), 409)
-    assert_problem(await _reverse(client, line.qa, accepted["id"], "return"), 409)
+    assert_problem(
+        await _reverse(client, line.qa, accepted["id"], "discard"), 409, "NOT_REVERSIBLE"
+    )
+    assert_problem(await _reverse(client, line.qa, accepted["id"], "return"), 409, "NOT_REVERSIBLE")
     assert await _unit_status(client, line, unit) == "discarded"
     assert await _balanced(client, line, lot["id"]) == counts
 
@@ -332,8 +340,12 @@ async def test_reverse_gives_back_or_writes_off_a_lot_quantity(
         409,
         "INSUFFICIENT_QUANTITY",
     )
-    assert_problem(await _reverse(client, line.qa, blocked["scan_id"], "return"), 409)
-    assert_problem(await _reverse(client, line.operator, returned["id"], "return"), 403)
+    assert_problem(
+        await _reverse(client, line.qa, blocked["scan_id"], "return"), 409, "NOT_REVERSIBLE"
+    )
+    assert_problem(
+        await _reverse(client, line.operator, returned["id"], "return"), 403, "ROLE_NOT_ALLOWED"
+    )
     assert await _balanced(client, line, lot["id"]) == counts
     stored = await batch_scans(client, line.qa, BATCH)
     assert [s["reversal"]["disposition"] for s in stored[:2]] == ["return", "discard"]

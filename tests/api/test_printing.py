@@ -419,7 +419,11 @@ async def test_printers_are_registered_by_the_admin(
     assert_problem(r, 409, "PRINTER_EXISTS")
     for bad in ({"dpi": 600}, {"stock": "A4"}, {"port": 0}, {"host": "bad host"}):
         body = {"name": "p-x", "host": "10.0.0.7", "dpi": 203, "stock": "4x2in", **bad}
-        assert_problem(await client.post("/printers", json=body, headers=ADMIN_HEADERS), 422)
+        assert_problem(
+            await client.post("/printers", json=body, headers=ADMIN_HEADERS),
+            422,
+            "VALIDATION_ERROR",
+        )
     r = await client.post("/printers/dock-2/deactivate", headers=ADMIN_HEADERS)
     assert r.status_code == 200 and r.json()["active"] is False
     lot = await receive_lot(client, warehouse, "TUBE", "TS-6")

@@ -237,7 +237,9 @@ async def test_bad_quantity_is_422(
 ) -> None:
     qa, warehouse = await _setup(client, actors)
     head = await audit_seq(client)
-    body = assert_problem(await _scan(client, warehouse, GS1_128, quantity), 422)
+    body = assert_problem(
+        await _scan(client, warehouse, GS1_128, quantity), 422, "VALIDATION_ERROR"
+    )
     assert body["errors"][0]["field"] == "quantity"
     assert await lot_total(client, qa.headers) == 0
     assert await audit_seq(client) == head
@@ -278,7 +280,9 @@ async def test_a_type_with_expiry_needs_17(client: httpx.AsyncClient, actors: Ac
     qa, warehouse = await _setup(client, actors)
     head = await audit_seq(client)
     body = assert_problem(
-        await _scan(client, warehouse, "]C1" + "01" + SET_GTIN + "10NO-EXP", quantity=2), 422
+        await _scan(client, warehouse, "]C1" + "01" + SET_GTIN + "10NO-EXP", quantity=2),
+        422,
+        "VALIDATION_ERROR",
     )
     assert "expiry" in body["detail"]
     assert await lot_total(client, qa.headers) == 0
@@ -310,3 +314,72 @@ async def test_only_the_warehouse_scans_receipts(client: httpx.AsyncClient, acto
         assert_problem(r, 403, "ROLE_NOT_ALLOWED")
     assert await lot_total(client, qa.headers) == 0
     assert await audit_seq(client) == head
+
+
+@pytest.mark.req("URS-082")
+@pytest.mark.req("URS-082", negative=True)
+async def test_a_production_date_with_day_00_is_a_month_never_in_the_future(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    _, warehouse = await _setup(client, actors)
+    today = site_today()
+    first = today.replace(day=1)
+
+    def label(lot: str) -> str:
+        expiry = (today + timedelta(days=400)).strftime("%y%m%d")
+        return (
+            "]C1" + "01" + SET_GTIN + "17" + expiry + "11" + today.strftime("%y%m00") + "10" + lot
+        )
+
+    # Made this month, no day given: received, as the month's first day (the end of the month
+    # would be "in the future" for most of it).
+    r = await _scan(client, warehouse, label("MO-1"), 5)
+    assert r.status_code == 201, r.text
+    assert r.json()["manufactured_on"] == first.isoformat()
+    # The body may give the day within that month; a day of another month disagrees.
+    r = await _scan(client, warehouse, label("MO-2"), 5, manufactured_on=today.isoformat())
+    assert r.status_code == 201, r.text
+    assert r.json()["manufactured_on"] == today.isoformat()
+    before = first - timedelta(days=1)
+    r = await _scan(client, warehouse, label("MO-3"), 5, manufactured_on=before.isoformat())
+    body = assert_problem(r, 422, "VALIDATION_ERROR")
+    assert body["errors"][0]["field"] == "manufactured_on"
+    assert "(11)" in body["detail"] and "no day" in body["detail"]
+
+
+@pytest.mark.req("URS-082", negative=True)
+async def test_a_count_on_the_label_must_be_the_quantity_received(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    _, warehouse = await _setup(client, actors)
+    total = await lot_total(client, warehouse.headers)
+    expiry = (site_today() + timedelta(days=400)).strftime("%y%m%d")
+    barcode = "]C1" + "01" + SET_GTIN + "17" + expiry + "10" + "CT-1" + GS + "30" + "12"
+    body = assert_problem(await _scan(client, warehouse, barcode, 10), 422, "VALIDATION_ERROR")
+    assert body["errors"] == [
+        {"field": "quantity", "message": "the label's (30) says 12, the body 10"}
+    ]
+    assert await lot_total(client, warehouse.headers) == total
+    r = await _scan(client, warehouse, barcode, 12)
+    assert r.status_code == 201, r.text
+    assert r.json()["quantity_received"] == 12
+
+
+@pytest.mark.parametrize(
+    ("pair", "named"),
+    [
+        ("02" + "10614141000729", "(02) contained GTIN"),
+        ("37" + "12" + GS, "(37) count of trade items"),
+    ],
+)
+@pytest.mark.req("URS-082", negative=True)
+async def test_gtin_with_a_contained_gtin_or_a_count_of_trade_items_is_refused(
+    client: httpx.AsyncClient, actors: Actors, pair: str, named: str
+) -> None:
+    _, warehouse = await _setup(client, actors)
+    total = await lot_total(client, warehouse.headers)
+    expiry = (site_today() + timedelta(days=400)).strftime("%y%m%d")
+    barcode = "]C1" + "01" + SET_GTIN + "17" + expiry + pair + "10" + "PR-1"
+    body = assert_problem(await _scan(client, warehouse, barcode, 12), 422, "UNPARSEABLE_BARCODE")
+    assert "(01) GTIN" in body["detail"] and named in body["detail"], body
+    assert await lot_total(client, warehouse.headers) == total

@@ -224,7 +224,7 @@ async def test_an_open_flag_holds_the_batch_and_the_lots_it_made(
     assert resolved["resolution"]["reason"] == "Lot TS-1 cleared: INV-9"
     assert resolved["resolution"]["signature"]["username"] == line.qa.username
     r = await client.post(f"/flags/{flag['id']}/resolve", json=body, headers=line.qa.headers)
-    assert_problem(r, 409)
+    assert_problem(r, 409, "FLAG_RESOLVED")
     await release_lot(client, line.qa, pending["id"])
     await scan_ok(client, line.operator, shipped["code"], "CAR-C")
     assert (await complete_batch(client, line.supervisor, "CAR-A")).status_code == 200
@@ -243,8 +243,10 @@ async def test_resolving_many_flags_is_all_or_none(
     raised = {f["batch"]: f["id"] for f in await _move(client, line, lot["id"], "quarantined")}
     assert (await _resolve(client, line.qa, [raised["CAR-A"]])).status_code == 200
     ids = [raised["CAR-B"], raised["CAR-A"], raised["CAR-C"]]
-    assert_problem(await _resolve(client, line.qa, ids), 409)
-    assert_problem(await _resolve(client, line.qa, [raised["CAR-B"], 999_999]), 404)
+    assert_problem(await _resolve(client, line.qa, ids), 409, "FLAG_RESOLVED")
+    assert_problem(
+        await _resolve(client, line.qa, [raised["CAR-B"], 999_999]), 404, "FLAG_NOT_FOUND"
+    )
     r = await _resolve(
         client, line.qa, [raised["CAR-B"], raised["CAR-C"]], password="wrong password"
     )
@@ -258,7 +260,7 @@ async def test_resolving_many_flags_is_all_or_none(
         },
         headers=line.supervisor.headers,
     )
-    assert_problem(r, 403)
+    assert_problem(r, 403, "ROLE_NOT_ALLOWED")
     assert await _open_after_use(client, line) == {
         "CAR-B": [raised["CAR-B"]],
         "CAR-C": [raised["CAR-C"]],

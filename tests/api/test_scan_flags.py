@@ -670,20 +670,21 @@ async def test_bad_barcodes_are_422_and_nothing_is_stored(
     line = await _line(client, actors)
     lot = await released_lot(client, line.qa, line.warehouse, "SET", "TS-1")
     head = await audit_seq(client)
+    # Each with the code of what refused it: the body's validation or the barcode reader.
     bad = [
-        "A" * 513,
-        "U-" + "1" * 600,
-        "",
-        lot["code"] + "\x00",
-        "L-\t000001",
-        lot["code"] + "\r\n\r\n",
-        "\x1b" + lot["code"],
-        "01" + SET_GTIN + "\r" + "10TS-1",
-        lot["code"] + "\x7f",
+        ("A" * 513, "INVALID_BARCODE"),
+        ("U-" + "1" * 600, "VALIDATION_ERROR"),
+        ("", "VALIDATION_ERROR"),
+        (lot["code"] + "\x00", "INVALID_BARCODE"),
+        ("L-\t000001", "INVALID_BARCODE"),
+        (lot["code"] + "\r\n\r\n", "INVALID_BARCODE"),
+        ("\x1b" + lot["code"], "INVALID_BARCODE"),
+        ("01" + SET_GTIN + "\r" + "10TS-1", "INVALID_BARCODE"),
+        (lot["code"] + "\x7f", "INVALID_BARCODE"),
     ]
-    for barcode in bad:
+    for barcode, code in bad:
         r = await post_scan(client, line.operator, barcode, BATCH)
-        body = assert_problem(r, 422)
+        body = assert_problem(r, 422, code)
         assert body["code"] != "SCAN_BLOCKED", body
         assert "scan_id" not in body
         assert any(e["field"].endswith("barcode") for e in body["errors"]), body

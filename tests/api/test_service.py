@@ -20,7 +20,7 @@ async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:
 @pytest.mark.req("URS-049")
 @pytest.mark.req("URS-045", negative=True)
 async def test_version_names_schema_and_settings(client: httpx.AsyncClient) -> None:
-    assert_problem(await client.get("/version"), 401)
+    assert_problem(await client.get("/version"), 401, "UNAUTHORIZED")
     r = await client.get("/version", headers=ADMIN)
     body = r.json()
     assert body["schema_revision"] and body["site_timezone"] == "UTC"

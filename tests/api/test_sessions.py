@@ -193,7 +193,7 @@ async def test_sessions_listed_and_revoked_take_effect_on_the_next_request(
     assert (await here.client.get("/me")).status_code == 200
     # Deactivating a user ends their sessions too.
     await client.post("/users/qa1/deactivate", headers=ADMIN_HEADERS)
-    assert_problem(await here.client.get("/me"), 401)
+    assert_problem(await here.client.get("/me"), 401, "UNAUTHORIZED")
 
 
 @pytest.mark.req("URS-054", negative=True)
@@ -213,7 +213,7 @@ async def test_a_key_is_never_taken_from_a_cookie_nor_a_session_from_a_bearer_he
     r = await desk.client.get("/me", headers=operator.headers)
     assert r.json()["username"] == "operator1"
     r = await desk.client.get("/me", headers={"Authorization": "Bearer wrong"})
-    assert_problem(r, 401)
+    assert_problem(r, 401, "UNAUTHORIZED")
 
 
 @pytest.mark.req("URS-044", "URS-054")
@@ -273,7 +273,7 @@ async def test_admins_provision_but_never_hold_or_use_a_users_credential(
     # The admin can revoke it: it stops on the next request.
     r = await client.delete(f"/users/r.lee/keys/{key['id']}", headers=ADMIN_HEADERS)
     assert r.status_code == 204
-    assert_problem(await client.get("/me", headers=robin), 401)
+    assert_problem(await client.get("/me", headers=robin), 401, "UNAUTHORIZED")
     # A new code for a forgotten password supersedes an unused one.
     first = (await client.post("/users/r.lee/enrolment", headers=ADMIN_HEADERS)).json()["code"]
     second = (await client.post("/users/r.lee/enrolment", headers=ADMIN_HEADERS)).json()["code"]
@@ -300,7 +300,7 @@ async def test_own_keys_after_own_password(
     assert [k["id"] for k in keys][-1] == new["id"] and len(keys) == 2
     r = await desk.client.delete(f"/me/keys/{new['id']}", headers=desk.headers)
     assert r.status_code == 204
-    assert_problem(await client.get("/me", headers=headers), 401)
+    assert_problem(await client.get("/me", headers=headers), 401, "UNAUTHORIZED")
 
 
 @pytest.mark.req("URS-054", negative=True)

@@ -64,6 +64,7 @@ async def test_a_station_enrols_once_with_its_code(
             headers=ADMIN_HEADERS,
         ),
         409,
+        "ALREADY_EXISTS",
     )
     r = await client.get("/audit", params={"entity_type": "station"}, headers=ADMIN_HEADERS)
     enrol = next(e for e in r.json()["items"] if e["action"] == "station.enrol")
@@ -98,7 +99,7 @@ async def test_badge_then_pin_signs_in_and_a_disabled_station_stops_at_once(
 
     r = await client.post("/stations/LINE-1/disable", headers=ADMIN_HEADERS)
     assert r.status_code == 200 and r.json()["disabled_at"]
-    assert_problem(await station.client.get("/me"), 401)
+    assert_problem(await station.client.get("/me"), 401, "SESSION_ENDED")
     assert_problem(await station.client.get("/station"), 401, "STATION_INVALID")
     assert_problem(await badge_in(station, "04:A2:19:7F"), 401, "STATION_INVALID")
     # A new code brings the station back; the old credential stays dead.
@@ -275,7 +276,9 @@ async def test_a_signature_at_a_station_is_badge_and_pin(
         "reason": "Recheck",
         "signature": {"badge": "BADGE-QA", "pin": PIN, "meaning": "Quarantine"},
     }
-    assert_problem(await desk.client.post(url, json=body, headers=desk.headers), 422)
+    assert_problem(
+        await desk.client.post(url, json=body, headers=desk.headers), 422, "PASSWORD_REQUIRED"
+    )
     body["signature"] = {"password": line.qa.password, "meaning": "Quarantine"}
     r = await desk.client.post(url, json=body, headers=desk.headers)
     assert r.status_code == 200, r.text

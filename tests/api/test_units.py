@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -183,7 +182,9 @@ async def test_bad_registrations_are_422(
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-1", quantity=10)
     head = await audit_seq(client)
-    problem = assert_problem(await _register(client, warehouse, lot["id"], body), 422)
+    problem = assert_problem(
+        await _register(client, warehouse, lot["id"], body), 422, "VALIDATION_ERROR"
+    )
     if body.get("serials") == ["SN-1", "SN-2", "SN-1"]:
         assert "SN-1" in problem["detail"]
     assert await audit_seq(client) == head
@@ -237,13 +238,11 @@ async def test_ten_thousand_units_by_count_in_one_call(
 ) -> None:
     qa, warehouse = await _setup(client, actors)
     lot = await receive_lot(client, warehouse, "BAG", "BB-BIG", quantity=10_000)
-    started = time.perf_counter()
+    # How long it takes is measured by `python -m bench.receiving`, not asserted here.
     units = await _units(client, warehouse, lot["id"], {"count": 10_000})
-    elapsed = time.perf_counter() - started
     assert len(units) == 10_000
     assert len({u["barcode"] for u in units}) == 10_000
     assert all(u["lot"] == lot["id"] and u["status"] == "available" for u in units)
-    assert elapsed < 30, f"10,000 units took {elapsed:.1f}s"
     events = await audit_events(client, "lot", lot["id"], qa.headers)
     assert [e["action"] for e in events] == ["lot.units_register", "lot.receive"]
     assert len(events[0]["after"]["units"]) == 10_000
@@ -393,7 +392,9 @@ async def test_unknown_unit_is_404(client: httpx.AsyncClient, actors: Actors) ->
     for path in ("/units/U-99999999", "/units/U-99999999/history", "/units/U-99999999/label"):
         assert_problem(await client.get(path, headers=qa.headers), 404, "UNIT_NOT_FOUND")
     assert_problem(await _discard(client, warehouse, "U-99999999"), 404, "UNIT_NOT_FOUND")
-    assert_problem(await client.get(f"/units/{'U' * 65}", headers=qa.headers), 422)
+    assert_problem(
+        await client.get(f"/units/{'U' * 65}", headers=qa.headers), 422, "VALIDATION_ERROR"
+    )
     assert await audit_seq(client) == head
 
 
@@ -456,7 +457,9 @@ async def test_bad_discards(client: httpx.AsyncClient, actors: Actors) -> None:
     auditor = await actors.get("auditor")
     head = await audit_seq(client)
     assert_problem(await _discard(client, auditor, unit["barcode"]), 403, "ROLE_NOT_ALLOWED")
-    assert_problem(await _discard(client, warehouse, unit["barcode"], "lost"), 422)
+    assert_problem(
+        await _discard(client, warehouse, unit["barcode"], "lost"), 422, "VALIDATION_ERROR"
+    )
     for body in (
         {"reason_code": "damaged"},
         {"reason_code": "damaged", "reason": ""},

@@ -102,7 +102,9 @@ async def test_revoked_key_stops_on_next_request(client: httpx.AsyncClient) -> N
     assert_problem(await client.get("/me", headers=headers), 401, "UNAUTHORIZED")
     other = {"Authorization": f"Bearer {second['key']}"}
     assert (await client.get("/me", headers=other)).status_code == 200
-    assert_problem(await client.delete("/users/j.doe/keys/999", headers=ADMIN), 404)
+    assert_problem(
+        await client.delete("/users/j.doe/keys/999", headers=ADMIN), 404, "KEY_NOT_FOUND"
+    )
 
 
 @pytest.mark.req("URS-045", negative=True)
@@ -112,7 +114,9 @@ async def test_deactivation_stops_keys_and_the_username_is_never_reused(
     key = await _create_with_key(client)
     r = await client.post("/users/j.doe/deactivate", headers=ADMIN)
     assert r.status_code == 200 and r.json()["active"] is False
-    assert_problem(await client.get("/me", headers={"Authorization": f"Bearer {key}"}), 401)
+    assert_problem(
+        await client.get("/me", headers={"Authorization": f"Bearer {key}"}), 401, "UNAUTHORIZED"
+    )
     r = await client.post("/users", json=NEW_USER, headers=ADMIN)
     assert_problem(r, 409, "ALREADY_EXISTS")
     r = await client.post("/users/j.doe/enrolment", headers=ADMIN)
@@ -120,14 +124,22 @@ async def test_deactivation_stops_keys_and_the_username_is_never_reused(
     assert_problem(
         await client.post("/users/admin/deactivate", headers=ADMIN), 409, "CANNOT_DEACTIVATE_SELF"
     )
-    assert_problem(await client.post("/users/nobody/deactivate", headers=ADMIN), 404)
+    assert_problem(
+        await client.post("/users/nobody/deactivate", headers=ADMIN), 404, "USER_NOT_FOUND"
+    )
 
 
 @pytest.mark.req("URS-045", negative=True)
 async def test_missing_or_unknown_key_is_401(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/me"), 401, "UNAUTHORIZED")
-    assert_problem(await client.get("/me", headers={"Authorization": "Bearer nope"}), 401)
-    assert_problem(await client.get("/me", headers={"Authorization": f"Basic {ADMIN_KEY}"}), 401)
+    assert_problem(
+        await client.get("/me", headers={"Authorization": "Bearer nope"}), 401, "UNAUTHORIZED"
+    )
+    assert_problem(
+        await client.get("/me", headers={"Authorization": f"Basic {ADMIN_KEY}"}),
+        401,
+        "UNAUTHORIZED",
+    )
 
 
 @pytest.mark.req("URS-044", "URS-043", negative=True)
