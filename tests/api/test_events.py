@@ -143,3 +143,32 @@ async def test_a_supervisor_follows_the_line_of_one_batch(
         ("scan.recorded", "B-2"),
         ("flag.raised", "B-2"),
     ]
+
+
+@pytest.mark.parametrize(
+    "last_id",
+    [
+        "²".encode("latin-1"),  # a digit to str.isdigit, not to int()
+        b"99999999999999999999",  # digits, but past any seq the trail can hold
+        b"-1",
+        b"1e3",
+    ],
+)
+@pytest.mark.req("URS-051", "URS-006", negative=True)
+async def test_a_last_event_id_that_is_no_event_id_is_a_400(
+    client: httpx.AsyncClient, actors: Actors, last_id: bytes
+) -> None:
+    qa = await actors.get("qa")
+
+    async def connect() -> httpx.Response:
+        async with client.stream(
+            "GET",
+            "/events",
+            headers=[(b"authorization", f"Bearer {qa.key}".encode()), (b"last-event-id", last_id)],
+        ) as r:
+            await r.aread()
+            return r
+
+    # A stream that starts instead would never end: the wait is the test's only way out.
+    r = await asyncio.wait_for(connect(), timeout=20)
+    assert_problem(r, 400, "LAST_EVENT_ID_INVALID")
