@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from api.deps import check_access
 from api.openapi import problems
 from api.routes import secured_router
 from services.errors import SutraceError
@@ -55,11 +56,32 @@ async def stream_events(
     ] = None,
 ) -> StreamingResponse:
     """Events after commit, each `id:` its audit seq. A new connection gets only later events;
-    one with `Last-Event-ID` first gets every event after that id. Only the line's events
+    one with `Last-Event-ID` first gets every event after that id. The stream ends once the
+    follower's key, session or station no longer works (re-checked every few seconds and before
+    each delivery). Only the line's events
     (scans, batch flags, lot status changes) are ever streamed; supervisors may follow it."""
     last = last_seq(last_event_id)
+
+    async def still_allowed() -> bool:
+        # The same check as the request's, in a unit of work of its own that writes nothing:
+        # watching is not activity, so a session's idle deadline does not move (touch=False).
+        async with request.app.state.sessionmaker() as session:
+            try:
+                await check_access(request, session, touch=False)
+            except SutraceError:
+                return False
+            finally:
+                await session.rollback()
+        return True
+
     return StreamingResponse(
-        events.stream(request.app.state.sessionmaker, request.app.state.signal, last, batch=batch),
+        events.stream(
+            request.app.state.sessionmaker,
+            request.app.state.signal,
+            last,
+            batch=batch,
+            still_allowed=still_allowed,
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
