@@ -108,9 +108,7 @@ async def stream(
     while True:
         async with sessionmaker() as session:
             events, last_seq, read = await after(session, last_seq, batch)
-        if still_allowed is not None and (
-            events or time.monotonic() - checked >= recheck_seconds
-        ):
+        if still_allowed is not None and (events or time.monotonic() - checked >= recheck_seconds):
             if not await still_allowed():
                 return
             checked = time.monotonic()
