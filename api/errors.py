@@ -57,9 +57,9 @@ async def _sutrace_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # A body that is not JSON is rejected before any dependency runs; the contract still wants
-    # 401 and 403 first, so check the key and the role here before answering 422.
-    refusal = await _authorisation_refusal(request)
+    # The body and the parameters are validated before any dependency runs; the contract still
+    # wants 401, 403 and 404 first (api/precheck.py), then 422.
+    refusal = await _refusal_before_body(request)
     if refusal is not None:
         return refusal
     errors = [
@@ -69,18 +69,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, "VALIDATION_ERROR", f"The request is not valid: {summary}.", errors=errors)
 
 
-async def _authorisation_refusal(request: Request) -> JSONResponse | None:
-    from api.deps import check_access  # the dependency module imports this one's siblings
+async def _refusal_before_body(request: Request) -> JSONResponse | None:
+    from api.precheck import refusal_before_body  # it imports the dependencies, which import us
 
-    try:
-        async with request.app.state.sessionmaker() as session:
-            await check_access(request, session)
-    except SutraceError as error:
-        return await _sutrace_error(request, error)
-    return None
+    error = await refusal_before_body(request)
+    return None if error is None else await _sutrace_error(request, error)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     if status == 404:
@@ -95,6 +91,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
             413, "BODY_TOO_LARGE", "The request body is over 1 MiB; send less at a time."
         )
     if status == 400:
+        # FastAPI's answer to a body it could not parse (not UTF-8, nested past the parser's
+        # limit, an integer of thousands of digits): still after 401, 403 and 404.
+        refusal = await _refusal_before_body(request)
+        if refusal is not None:
+            return refusal
         return problem(
             400, "MALFORMED_BODY", "The body could not be read: send UTF-8 encoded JSON."
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -87,6 +88,60 @@ Day = Annotated[date, BeforeValidator(_iso_day)]
 
 def _single_line_text(value: str) -> str:
     return _not_blank(no_control_characters(value))
+
+
+# Control (Cc), format (Cf: U+200B, U+200D, U+2060, U+FEFF, bidi marks), surrogate, private-use
+# and unassigned characters (Cn, which holds the noncharacters U+FFFE and U+FFFF), and the line
+# and paragraph separators: none is visible, so none may tell one identifier from another.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _is_space(char: str) -> bool:
+    return char in "\t\n\v\f\r" or unicodedata.category(char) == "Zs"
+
+
+def identifier(value: str) -> str:
+    """An identifier as people type or scan it, in the one form every comparison uses.
+
+    NFKC folds compatibility look-alikes (a full-width X, U+FF38, is 'X', a no-break space a space),
+    surrounding whitespace goes, and an invisible or control character anywhere (a zero-width
+    space, a C0 or C1 control, U+FFFE) is refused rather than silently removed: two strings a
+    person cannot tell apart are the same identifier or are not accepted at all.
+    """
+    text = unicodedata.normalize("NFKC", value)
+    start, end = 0, len(text)
+    while start < end and _is_space(text[start]):
+        start += 1
+    while end > start and _is_space(text[end - 1]):
+        end -= 1
+    text = text[start:end]
+    for position, char in enumerate(text, 1):
+        if unicodedata.category(char) in _INVISIBLE or (_is_space(char) and char != " "):
+            raise ValueError(
+                f"contains the invisible or control character U+{ord(char):04X} at position "
+                f"{position}; type or scan the identifier again"
+            )
+    if not text:
+        raise ValueError("must not be blank")
+    return text
+
+
+def _bounded(max_length: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value) > max_length:
+            raise ValueError(f"is {len(value)} characters once normalised; at most {max_length}")
+        return value
+
+    return AfterValidator(check)
+
+
+Identifier20 = Annotated[
+    str, StringConstraints(min_length=1, max_length=20), AfterValidator(identifier), _bounded(20)
+]
+"""An identifier people type or scan (a supplier lot), normalised before any comparison."""
+Identifier512 = Annotated[
+    str, StringConstraints(min_length=1, max_length=512), AfterValidator(identifier), _bounded(512)
+]
 
 
 Text = AfterValidator(_single_line_text)

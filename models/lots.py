@@ -23,12 +23,12 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from models.base import Day, Name, Reason, ShortText, Text20, UtcDateTime
+from models.base import Day, Identifier20, Name, Reason, ShortText, UtcDateTime
 from models.labels import LabelCounts
 from models.signatures import SignatureIn
 
 Quantity = Annotated[StrictInt, PydanticField(ge=1, le=10_000_000)]
-SupplierLot = Text20
+SupplierLot = Identifier20
 CoaRef = ShortText
 Barcode = Annotated[str, PydanticField(min_length=1, max_length=512)]
 

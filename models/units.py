@@ -12,10 +12,10 @@ from pydantic import StrictInt, model_validator
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import Reason, Text20, UtcDateTime
+from models.base import Identifier20, Identifier512, Reason, UtcDateTime
 from models.lots import LotCreated
 
-Serial = Text20
+Serial = Identifier20
 
 
 class UnitStatus(StrEnum):
@@ -116,7 +116,7 @@ class UnitDiscard(SQLModel):
 
 
 class AssemblyComponent(SQLModel):
-    barcode: Annotated[str, PydanticField(min_length=1, max_length=512)] | None = None
+    barcode: Identifier512 | None = None
     lot_id: Annotated[StrictInt, PydanticField(ge=1, le=2**31 - 1)] | None = None
     quantity: Annotated[StrictInt, PydanticField(ge=1, le=10_000_000)] | None = None
 

@@ -109,6 +109,7 @@ async def discard_unit(
                 "NOT_AN_ASSEMBLY_TYPE",
                 "UNKNOWN_COMPONENT_TYPE",
                 "UNKNOWN_BARCODE",
+                "INVALID_BARCODE",
                 "UNKNOWN_LOT",
                 "SERIAL_REQUIRED",
             ],

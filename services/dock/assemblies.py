@@ -41,12 +41,16 @@ async def build(
     seen_units: set[int] = set()
     for index, component in enumerate(data.components):
         if component.barcode is not None:
+            try:
+                barcode = gs1.check_raw_barcode(component.barcode)
+            except gs1.BarcodeFormatError as exc:
+                raise Invalid(
+                    f"Component {index + 1}: {exc}",
+                    code="INVALID_BARCODE",
+                    errors=[{"field": f"components.{index}.barcode", "message": str(exc)}],
+                ) from exc
             unit = (
-                await session.execute(
-                    select(Unit).where(
-                        col(Unit.barcode) == gs1.check_raw_barcode(component.barcode)
-                    )
-                )
+                await session.execute(select(Unit).where(col(Unit.barcode) == barcode))
             ).scalar_one_or_none()
             if unit is None:
                 raise Invalid(

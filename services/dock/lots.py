@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.base import utcnow
+from models.base import identifier, utcnow
 from models.catalog import ComponentType
 from models.labels import LabelCounts
 from models.lots import (
@@ -38,7 +38,17 @@ from services.trust.signatures import sign
 async def refuse_recalled(
     session: AsyncSession, component_type: ComponentType, supplier_lot: str
 ) -> None:
-    """A supplier lot under a recall is never received again."""
+    """A supplier lot under a recall is never received again. Compared in the normalised form
+    every typed or scanned supplier lot is stored in, so a look-alike (a trailing space, a
+    full-width letter) is the same lot; a value that cannot be normalised is refused."""
+    try:
+        supplier_lot = identifier(supplier_lot)
+    except ValueError as exc:
+        raise Invalid(
+            f"Supplier lot {supplier_lot!r} {exc}.",
+            code="VALIDATION_ERROR",
+            errors=[{"field": "supplier_lot", "message": str(exc)}],
+        ) from exc
     recall = (
         await session.execute(
             select(Recall).where(

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,9 +87,15 @@ async def stream(
     batch: str | None = None,
     poll_seconds: float = 1.0,
     keepalive_seconds: float = 15.0,
+    still_allowed: Callable[[], Awaitable[bool]] | None = None,
+    recheck_seconds: float = 3.0,
 ) -> AsyncIterator[str]:
     """Server-Sent Events from `last_seq` on (or from now); polls as a fallback for events
-    committed by other workers."""
+    committed by other workers.
+
+    `still_allowed` asks whether the follower's credential still works (a key not revoked, a
+    session not ended, a user still active, a role still allowed): before every delivery and at
+    least every `recheck_seconds` while idle. The stream ends the first time it says no."""
     if last_seq is None:
         # "Later" means committed after connecting: chain what is committed first, so an event
         # committed before the connection but not yet sequenced is not sent as a new one.
@@ -97,9 +104,14 @@ async def stream(
             last_seq = (await audit.chain_head(session)).seq
     yield ": connected\n\n"
     idle = 0.0
+    checked = time.monotonic()
     while True:
         async with sessionmaker() as session:
             events, last_seq, read = await after(session, last_seq, batch)
+        if still_allowed is not None and (events or time.monotonic() - checked >= recheck_seconds):
+            if not await still_allowed():
+                return
+            checked = time.monotonic()
         for event in events:
             yield event.encode()
         if read == BATCH:

@@ -144,3 +144,75 @@ async def test_a_supervisor_follows_the_line_of_one_batch(
         ("scan.recorded", "B-2"),
         ("flag.raised", "B-2"),
     ]
+
+
+@pytest.mark.parametrize(
+    "last_id",
+    [
+        "²".encode("latin-1"),  # a digit to str.isdigit, not to int()
+        b"99999999999999999999",  # digits, but past any seq the trail can hold
+        b"-1",
+        b"1e3",
+    ],
+)
+@pytest.mark.req("URS-051", "URS-006", negative=True)
+async def test_a_last_event_id_that_is_no_event_id_is_a_400(
+    client: httpx.AsyncClient, actors: Actors, last_id: bytes
+) -> None:
+    qa = await actors.get("qa")
+
+    async def connect() -> httpx.Response:
+        async with client.stream(
+            "GET",
+            "/events",
+            headers=[(b"authorization", f"Bearer {qa.key}".encode()), (b"last-event-id", last_id)],
+        ) as r:
+            await r.aread()
+            return r
+
+    # A stream that starts instead would never end: the wait is the test's only way out.
+    r = await asyncio.wait_for(connect(), timeout=20)
+    assert_problem(r, 400, "LAST_EVENT_ID_INVALID")
+
+
+@pytest.mark.parametrize("how", ["key revoked", "user deactivated"])
+@pytest.mark.req("URS-045", "URS-051", negative=True)
+async def test_an_open_stream_ends_when_its_credential_stops_working(
+    client: httpx.AsyncClient, actors: Actors, served: str, how: str
+) -> None:
+    lot, qa = await _setup(client, actors)
+    operator = await actors.get("operator")
+    admin = actors.admin.headers
+    received: list[ServerSentEvent] = []
+    first = asyncio.Event()
+
+    async def scan() -> None:
+        r = await client.post(
+            "/scans", headers=operator.headers, json={"barcode": lot["code"], "batch": "B-1"}
+        )
+        assert r.status_code == 201, r.text
+
+    async def follow() -> None:
+        async with (
+            httpx.AsyncClient(base_url=f"{served}/api/v1", timeout=30) as http,
+            aconnect_sse(http, "GET", "/events", headers=qa.headers) as source,
+        ):
+            async for event in source.aiter_sse():
+                received.append(event)
+                first.set()
+
+    async def act() -> None:
+        await asyncio.sleep(0.5)  # the stream is connected by then
+        await scan()
+        await first.wait()
+        if how == "key revoked":
+            (key,) = (await client.get("/users/qa1/keys", headers=admin)).json()["items"]
+            r = await client.delete(f"/users/qa1/keys/{key['id']}", headers=admin)
+        else:
+            r = await client.post("/users/qa1/deactivate", headers=admin)
+        assert r.status_code in (200, 204), r.text
+        await scan()  # committed after the credential stopped working: never delivered
+
+    # The stream must end by itself; the wait is only the test's way out if it does not.
+    await asyncio.wait_for(asyncio.gather(follow(), act()), timeout=30)
+    assert [e.event for e in received] == ["scan.recorded"]
