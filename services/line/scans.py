@@ -26,8 +26,9 @@ async def get(session: AsyncSession, scan_id: int, *, for_update: bool = False) 
 
 
 async def list_for_batch(
-    session: AsyncSession, batch_id: int, *, limit: int, offset: int
+    session: AsyncSession, batch_id: int, *, limit: int, offset: int, newest_first: bool = False
 ) -> tuple[Sequence[Scan], int]:
+    """A batch's scans in the order they were made (the station's list: newest first)."""
     total = (
         await session.execute(
             select(func.count()).select_from(Scan).where(col(Scan.batch_id) == batch_id)
@@ -38,7 +39,7 @@ async def list_for_batch(
             await session.execute(
                 select(Scan)
                 .where(col(Scan.batch_id) == batch_id)
-                .order_by(col(Scan.id))
+                .order_by(col(Scan.id).desc() if newest_first else col(Scan.id))
                 .limit(limit)
                 .offset(offset)
             )
