@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from web import auditor, desk, station
-from web.pages import STATIC, STATIC_URL, SignInNeeded, sign_in_url
+from web.pages import STATIC, STATIC_URL, PageRefused, SignInNeeded, render, sign_in_url
 
 
 async def _sign_in_first(request: Request, exc: Exception) -> Response:
@@ -20,8 +20,14 @@ async def _sign_in_first(request: Request, exc: Exception) -> Response:
     return RedirectResponse(sign_in_url(exc.path), status_code=303)
 
 
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageRefused)
+    return render(request, "refused.html", {"title": "Not allowed", "error": exc.detail}, 403)
+
+
 def install(app: FastAPI) -> None:
     app.mount(STATIC_URL, StaticFiles(directory=STATIC), name="web")
     app.add_exception_handler(SignInNeeded, _sign_in_first)
+    app.add_exception_handler(PageRefused, _refused)
     for module in (station, desk, auditor):
         app.include_router(module.router)

@@ -20,7 +20,7 @@ from services.errors import SutraceError
 from services.genealogy import backward, forward, history
 from services.line import batches, resolution
 from services.trust import audit
-from web.pages import desk_user, render
+from web.pages import desk_user, render, who
 
 router = APIRouter(include_in_schema=False)
 READ = ("GET", "/audit")
@@ -35,7 +35,12 @@ async def search(
 ) -> Response:
     """Search: a batch (by number or COI) or a barcode opens its page; supplier lots list."""
     user, csrf = await desk_user(request, session, *READ)
-    context: dict[str, Any] = {"title": "Auditor's view", "user": user, "csrf": csrf, "q": q or ""}
+    context: dict[str, Any] = {
+        "title": "Auditor's view",
+        "user": who(user),
+        "csrf": csrf,
+        "q": q or "",
+    }
     text = (q or "").strip()
     if not text:
         return render(request, "audit_search.html", context)
@@ -88,7 +93,7 @@ async def unit_page(
     barcode: Annotated[str, Path(max_length=64)],
 ) -> Response:
     user, csrf = await desk_user(request, session, *READ)
-    context: dict[str, Any] = {"title": f"Unit {barcode}", "user": user, "csrf": csrf}
+    context: dict[str, Any] = {"title": f"Unit {barcode}", "user": who(user), "csrf": csrf}
     try:
         unit = await units.get(session, barcode)
     except SutraceError as exc:
@@ -108,7 +113,7 @@ async def lot_page(
     lot_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
     user, csrf = await desk_user(request, session, *READ)
-    context: dict[str, Any] = {"title": f"Lot {lot_id}", "user": user, "csrf": csrf}
+    context: dict[str, Any] = {"title": f"Lot {lot_id}", "user": who(user), "csrf": csrf}
     try:
         lot = await lots.get(session, lot_id)
     except SutraceError as exc:
@@ -128,7 +133,7 @@ async def batch_page(
     batch_number: Annotated[str, Path(max_length=64)],
 ) -> Response:
     user, csrf = await desk_user(request, session, *READ)
-    context: dict[str, Any] = {"title": f"Batch {batch_number}", "user": user, "csrf": csrf}
+    context: dict[str, Any] = {"title": f"Batch {batch_number}", "user": who(user), "csrf": csrf}
     try:
         batch = await batches.get(session, batch_number)
     except SutraceError as exc:

@@ -16,7 +16,7 @@ from services.dock import lots
 from services.errors import SutraceError, Unauthorized
 from services.quality import lot_status
 from services.trust import access, sessions, stations
-from web.pages import caller_for, desk_user, refusal, render
+from web.pages import caller_for, desk_user, refusal, render, who
 
 router = APIRouter(include_in_schema=False)
 QUEUE = 200
@@ -90,7 +90,7 @@ async def sign_out(request: Request, session: SessionDep, now: NowDep) -> Respon
 async def qa_desk(request: Request, session: SessionDep, today: TodayDep) -> Response:
     """The quarantine queue, soonest-expiring first (the API's FEFO order)."""
     user, csrf = await desk_user(request, session, "POST", "/lots/{lot_id}/status")
-    return render(request, "qa.html", await _queue(session, today, user=user, csrf=csrf))
+    return render(request, "qa.html", await _queue(session, today, user=who(user), csrf=csrf))
 
 
 @router.post("/qa/lots/{lot_id}/status", response_class=HTMLResponse)
@@ -103,6 +103,7 @@ async def decide(
     """Release or reject a quarantined lot, signed with the QA person's password."""
     form = await request.form()
     user, csrf = await desk_user(request, session, "POST", "/lots/{lot_id}/status", form)
+    person = who(user)
     status = str(form.get("status", ""))
     message: dict[str, str]
     try:
@@ -134,9 +135,9 @@ async def decide(
         else:
             message = {
                 "kind": "good",
-                "text": f"Lot {lot.code} is now {lot.status}, signed by {user.username}.",
+                "text": f"Lot {lot.code} is now {lot.status}, signed by {person['username']}.",
             }
-    context = await _queue(session, today, user=user, csrf=csrf)
+    context = await _queue(session, today, user=person, csrf=csrf)
     return render(request, "qa.html", {**context, "message": message})
 
 

@@ -31,6 +31,14 @@ STATIC_URL = "/static/web"
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
+class PageRefused(Exception):
+    """A desk page the person signed in may not see or do: said on a page, not as JSON."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
 class SignInNeeded(Exception):
     """A desk page asked for without a valid sign-in: the sign-in page, then back here."""
 
@@ -91,6 +99,8 @@ async def desk_user(
     except Unauthorized as exc:
         query = f"?{request.url.query}" if request.url.query else ""
         raise SignInNeeded(request.url.path + query) from exc
+    except Forbidden as exc:
+        raise PageRefused(exc.detail) from exc
     return caller.user, credentials.csrf_token(caller.csrf_secret or "")
 
 
@@ -101,6 +111,12 @@ async def refusal(session: AsyncSession, exc: SutraceError) -> None:
         await session.commit()
     else:
         await session.rollback()
+
+
+def who(user: User) -> dict[str, str]:
+    """What a page shows of the person signed in, read now: a rolled-back refusal expires the
+    ORM row, and a template must not load it again."""
+    return {"username": user.username, "full_name": user.full_name, "role": str(user.role)}
 
 
 def sign_in_url(next_path: str) -> str:

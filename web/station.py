@@ -18,7 +18,7 @@ from services.errors import Forbidden, SutraceError, Unauthorized
 from services.line import batches, scanning, scans
 from services.line.scanning import ScanBlocked
 from services.trust import access, credentials, sessions, stations
-from web.pages import caller_for, refusal, render
+from web.pages import caller_for, refusal, render, who
 
 router = APIRouter(include_in_schema=False)
 RECENT = 20
@@ -64,7 +64,7 @@ async def station_page(
     except Unauthorized:
         return render(request, "station_enrol.html", {"title": "Enrol this station"})
     csrf = credentials.csrf_token(token)
-    context: dict[str, Any] = {"station": station, "csrf": csrf}
+    context: dict[str, Any] = {"station": {"name": station.name}, "csrf": csrf}
     try:
         caller = await caller_for(request, session, "POST", "/scans")
     except Unauthorized:
@@ -76,7 +76,7 @@ async def station_page(
     if caller.station is None or caller.station.name != station.name:
         return render(request, "station_sign_in.html", {**context, "title": "Badge in"})
     context.update(
-        user=caller.user,
+        user=who(caller.user),
         idle_seconds=int(settings.station_idle.total_seconds()),
     )
     chosen = await _batch(session, batch) if batch else None
@@ -128,7 +128,7 @@ async def badge_in(
     except Unauthorized:
         return RedirectResponse("/station", status_code=303)
     context: dict[str, Any] = {
-        "station": station,
+        "station": {"name": station.name},
         "csrf": credentials.csrf_token(token),
         "title": "Badge in",
     }
