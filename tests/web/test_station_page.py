@@ -31,10 +31,12 @@ def badge_in(page: Page, base: str, code: str) -> None:
     page.keyboard.press("Enter")
 
 
-@pytest.mark.req("URS-090", "URS-091")
+@pytest.mark.req("URS-090", "URS-091", "URS-094")
 def test_an_operator_badges_in_and_scans_green_amber_and_red(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url))
     qa = plant.person("qa1", "qa")
     warehouse = plant.person("warehouse1", "warehouse")
     supervisor = plant.person("supervisor1", "supervisor")
@@ -108,6 +110,9 @@ def test_an_operator_badges_in_and_scans_green_amber_and_red(
     expect(scan).to_be_focused()
     screenshot(page, "station-blocked", request)
     no_serious_violations(page)
+
+    # Everything the page loaded came from the service itself (an air-gapped plant).
+    assert fetched and all(url.startswith(plant.base + "/") for url in fetched), fetched
 
     # The API holds the same three scans, made by the operator at this station.
     scans = plant.call("GET", "/batches/B-1/scans", qa.headers)["items"]
