@@ -22,6 +22,8 @@
     // The scan field keeps focus: a scan must never land anywhere else. Tab still reaches the
     // links and buttons for someone on a keyboard.
     scan.addEventListener("blur", function (e) {
+      if (scan.hasAttribute("data-free-focus")) return; // a desk form has other fields
+
       var next = e.relatedTarget;
       if (next && (next.tagName === "A" || next.tagName === "BUTTON")) return;
       setTimeout(function () { scan.focus(); }, 0);
@@ -30,7 +32,7 @@
       if (e.detail.elt && e.detail.elt.id === "scan-form") scan.value = "";
     });
     document.body.addEventListener("htmx:afterSwap", function () { scan.focus(); });
-    scan.focus();
+    if (scan.hasAttribute("autofocus")) scan.focus();
   }
 
   // Idle sign-out: the server ends the session after the same time; this only brings the
