@@ -5,6 +5,7 @@ read the audit trail (GET /api/v1/audit)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -14,6 +15,7 @@ from sqlmodel import col
 
 from api.deps import SessionDep, SettingsDep, TodayDep
 from models.batches import Batch
+from models.users import User
 from services.barcodes import gs1
 from services.dock import lots, units
 from services.errors import SutraceError
@@ -35,11 +37,25 @@ async def search(
 ) -> Response:
     """Search: a batch (by number or COI) or a barcode opens its page; supplier lots list."""
     user, csrf = await desk_user(request, session, *READ)
+    return await _search(request, session, today, q, user, csrf)
+
+
+@router.post("/audit-view", response_class=HTMLResponse)
+async def search_scanned(request: Request, session: SessionDep, today: TodayDep) -> Response:
+    """The search box posts: a scanned GS1 label carries GS, which a URL may not."""
+    form = await request.form()
+    user, csrf = await desk_user(request, session, *READ, form)
+    return await _search(request, session, today, str(form.get("q", ""))[:514], user, csrf)
+
+
+async def _search(
+    request: Request, session: SessionDep, today: date, q: str | None, user: User, csrf: str
+) -> Response:
     context: dict[str, Any] = {
         "title": "Auditor's view",
         "user": who(user),
         "csrf": csrf,
-        "q": q or "",
+        "q": (q or "").replace("\x1d", ""),  # GS shown back would not survive the attribute
     }
     text = (q or "").strip()
     if not text:

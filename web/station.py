@@ -167,10 +167,12 @@ async def scan(
     request: Request,
     session: SessionDep,
     today: TodayDep,
-    barcode: Annotated[str, Form()],
     batch: Annotated[str, Form(max_length=64)],
+    barcode: Annotated[str, Form()] = "",
 ) -> Response:
     """One scan, answered as the screen shows it: green, amber or red with every reason."""
+    if not barcode.strip():
+        return Response(status_code=204)  # Enter on an empty field: nothing to answer
     try:
         caller = await caller_for(request, session, "POST", "/scans")
     except Unauthorized:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import APIResponse, Page, expect
 
-from tests.support import PASSWORD, site_today
+from tests.support import PASSWORD, site_today, yymmdd
 from tests.web.conftest import no_serious_violations, screenshot
 from tests.web.plant import BAG_GTIN, SET_GTIN, Plant
 
@@ -142,6 +142,15 @@ def test_an_auditor_finds_a_unit_and_follows_it_to_its_batch(
     page.get_by_label("Barcode, lot code, supplier lot, batch or COI").fill("SL-SET")
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name=lot["code"])).to_be_visible()
+    # A lot label scanned into the box, its GS sent as Ctrl+] as a wedge scanner does.
+    box = page.get_by_label("Barcode, lot code, supplier lot, batch or COI")
+    box.fill("")
+    box.focus()
+    page.keyboard.type(f"]C101{SET_GTIN}17{yymmdd(date.fromisoformat(lot['expiry_date']))}10SL-SET")
+    page.keyboard.press("Control+BracketRight")
+    page.keyboard.type(f"91{lot['code']}")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=f"Lot {lot['code']}")).to_be_visible()
 
 
 @pytest.mark.req("URS-093", negative=True)

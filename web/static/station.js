@@ -10,15 +10,18 @@
     input.selectionStart = input.selectionEnd = start + text.length;
   }
 
-  if (scan) {
-    // A wedge scanner sends GS (FNC1) as Ctrl+] or a bare GS key; Chromium inserts neither.
-    scan.addEventListener("keydown", function (e) {
+  // A wedge scanner sends GS (FNC1) as Ctrl+] or a bare GS key; Chromium inserts neither.
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-gs]"), function (input) {
+    input.addEventListener("keydown", function (e) {
       var ctrlBracket = e.ctrlKey && (e.code === "BracketRight" || e.key === "]" || e.key === GS);
       if (ctrlBracket || e.key === GS || e.key === "GroupSeparator") {
         e.preventDefault();
-        insertAtCursor(scan, GS);
+        insertAtCursor(input, GS);
       }
     });
+  });
+
+  if (scan) {
     // The scan field keeps focus: a scan must never land anywhere else. Tab still reaches the
     // links and buttons for someone on a keyboard.
     scan.addEventListener("blur", function (e) {
