@@ -39,9 +39,11 @@ def _station(page: Page, plant: Plant) -> None:
     page.goto(f"{plant.base}/station")
     page.get_by_label("Enrolment code").fill(plant.station_code("LINE-1"))
     page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Badge in").wait_for()
     page.get_by_label("Badge").fill("BADGE-1")
     page.get_by_label("PIN").fill(PIN)
     page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Pick a batch").wait_for()
     page.goto(f"{plant.base}/station?batch=B-1")
     page.evaluate(TIMER)
 
