@@ -125,12 +125,15 @@ def test_an_operator_badges_in_and_scans_green_amber_and_red(
 
 
 @pytest.mark.req("URS-091", negative=True)
+@pytest.mark.req("URS-094")
 def test_a_wrong_pin_is_refused_on_the_station_screen(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
     operator = plant.person("operator1", "operator")
     plant.badge(operator, "BADGE-OP-1")
-    page.goto(f"{plant.base}/station")
+    page.goto(f"{plant.base}/")  # the start page links every page
+    no_serious_violations(page)
+    page.get_by_role("link", name="Scan station").click()
     page.get_by_label("Enrolment code").fill(plant.station_code("LINE-2"))
     page.keyboard.press("Enter")
     page.get_by_label("Badge").fill("BADGE-OP-1")
