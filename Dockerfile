@@ -8,6 +8,7 @@ COPY api ./api
 COPY models ./models
 COPY services ./services
 COPY validation ./validation
+COPY web ./web
 RUN /venv/bin/pip install --no-cache-dir '.[png]'
 
 FROM python:3.11-slim
@@ -20,6 +21,7 @@ COPY api ./api
 COPY models ./models
 COPY services ./services
 COPY validation ./validation
+COPY web ./web
 ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite:////data/sutrace.db

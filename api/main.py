@@ -40,6 +40,7 @@ from services.db import make_engine, make_sessionmaker
 from services.trust import audit as audit_service
 from services.trust import users as user_service
 from services.trust.events import Signal
+from web import install as install_pages
 
 VERSION = "0.1.0"
 log = logging.getLogger("sutrace")
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    install_pages(app)  # the pages under /, outside the OpenAPI document
     openapi.install(app)
     _check_every_route_has_roles(app)
     return app

@@ -5,6 +5,7 @@ Each receipt is its own lot with a code the service assigns, quarantined until Q
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -44,15 +45,11 @@ async def receive_from_batch(
     return await _receive(session, actor, component_type, data, today, source_batch=batch)
 
 
-async def _receive(
-    session: AsyncSession,
-    actor: User,
-    component_type: ComponentType,
-    data: LotCreate,
-    today: date,
-    *,
-    source_batch: Batch | None = None,
-) -> tuple[Lot, list[Warning]]:
+async def check(
+    session: AsyncSession, component_type: ComponentType, data: LotCreate, today: date
+) -> list[Warning]:
+    """Every rule of a receipt, read before anything is written: refusals raise, warnings are
+    returned. A receiving desk shows them before the clerk confirms (`preview_scan`)."""
     _check_dates(component_type, data, today)
     await lots.refuse_recalled(session, component_type, data.supplier_lot)
     earlier = (
@@ -99,6 +96,19 @@ async def _receive(
                 lots=seen,
             )
         )
+    return warnings
+
+
+async def _receive(
+    session: AsyncSession,
+    actor: User,
+    component_type: ComponentType,
+    data: LotCreate,
+    today: date,
+    *,
+    source_batch: Batch | None = None,
+) -> tuple[Lot, list[Warning]]:
+    warnings = await check(session, component_type, data, today)
     number = await codes.reserve(session, "lot")
     lot = Lot(
         code=codes.lot_code(number),
@@ -163,6 +173,26 @@ async def receive_scan(
 ) -> tuple[Lot, list[Warning], list[NewUnit]]:
     """Receive from the raw string of a supplier's GS1 label, with what the label does not say
     (supplier, CoA reference, retest date); (21) on a serial type registers that unit too."""
+    read = await read_scan(session, scan)
+    component_type, data = read.component_type, read.data
+    lot, warnings = await _receive(session, actor, component_type, read.receipt, today)
+    created: list[NewUnit] = []
+    if data.serial is not None and component_type.tracking == "serial":
+        created = await units.register(session, actor, lot, UnitsCreate(serials=[data.serial]))
+    return lot, warnings, created
+
+
+@dataclass(frozen=True)
+class ReadLabel:
+    """What a supplier's label says, the type its GTIN names, and the receipt it makes."""
+
+    data: gs1.Gs1Data
+    component_type: ComponentType
+    receipt: LotCreate
+
+
+async def read_scan(session: AsyncSession, scan: ReceiptScan) -> ReadLabel:
+    """Read a supplier label into a receipt, or refuse it; writes nothing."""
     data = parse_receipt_barcode(scan.barcode)
     assert data.gtin is not None and data.batch is not None
     component_type = await catalog.by_gtin(session, data.gtin)
@@ -182,11 +212,16 @@ async def receive_scan(
         supplier=scan.supplier,
         coa_ref=scan.coa_ref,
     )
-    lot, warnings = await _receive(session, actor, component_type, receipt, today)
-    created: list[NewUnit] = []
-    if data.serial is not None and component_type.tracking == "serial":
-        created = await units.register(session, actor, lot, UnitsCreate(serials=[data.serial]))
-    return lot, warnings, created
+    return ReadLabel(data, component_type, receipt)
+
+
+async def preview_scan(
+    session: AsyncSession, scan: ReceiptScan, today: date
+) -> tuple[ReadLabel, list[Warning]]:
+    """What receiving this label would do, before the clerk confirms: the label read, and every
+    warning (or the refusal) the receipt itself would give. Writes nothing."""
+    read = await read_scan(session, scan)
+    return read, await check(session, read.component_type, read.receipt, today)
 
 
 def _agreed(field: str, ai: str, on_label: date | None, in_body: date | None) -> date | None:

@@ -63,10 +63,16 @@ async def current_use(session: AsyncSession, unit_id: int) -> Use | None:
 
 
 async def list_for_batch(
-    session: AsyncSession, batch: Batch, *, limit: int, offset: int
+    session: AsyncSession,
+    batch: Batch,
+    *,
+    limit: int,
+    offset: int,
+    newest_first: bool = False,
 ) -> tuple[list[ScanPublic], int]:
-    """A page of the batch's scans, oldest first, as the API shows them: one query for the
-    page, with each scan's lot, unit and type joined (a query per scan before)."""
+    """A page of the batch's scans as the API shows them, in the order they were made (the
+    station's list: newest first): one query for the page, with each scan's lot, unit and type
+    joined (a query per scan before)."""
     total = (
         await session.execute(
             select(func.count()).select_from(Scan).where(col(Scan.batch_id) == batch.id)
@@ -78,7 +84,7 @@ async def list_for_batch(
         .outerjoin(Unit, col(Unit.id) == col(Scan.unit_id))
         .outerjoin(ComponentType, col(ComponentType.id) == col(Lot.component_type_id))
         .where(col(Scan.batch_id) == batch.id)
-        .order_by(col(Scan.id))
+        .order_by(col(Scan.id).desc() if newest_first else col(Scan.id))
         .limit(limit)
         .offset(offset)
     )

@@ -115,6 +115,31 @@ async def create(session: AsyncSession, actor: User, data: RecallCreate) -> Reca
     return recall
 
 
+async def preview(session: AsyncSession, component_type: str, supplier_lot: str) -> dict[str, Any]:
+    """What a recall of this supplier lot would touch, read before anyone signs it: the same
+    lots, batches at any depth and available units that `create` records as its impact."""
+    found = await catalog.referenced(session, component_type)
+    affected = (
+        (
+            await session.execute(
+                select(Lot)
+                .where(
+                    col(Lot.component_type_id) == found.id,
+                    col(Lot.supplier_lot) == supplier_lot,
+                )
+                .order_by(col(Lot.id))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "lots": [{"id": lot.id, "code": lot.code, "status": lot.status} for lot in affected],
+        "batches": await _batches_affected(session, affected),
+        "units_available": await _available_units(session, [lot.id or 0 for lot in affected]),
+    }
+
+
 async def _batches_affected(session: AsyncSession, affected: Sequence[Lot]) -> list[dict[str, Any]]:
     """Every batch that used any recalled lot, at any depth, with its COI and shortest path."""
     found: dict[int, forward.Use] = {}

@@ -1,0 +1,27 @@
+"""A station left alone signs its operator out: the server ends the session after the station's
+idle time, and the screen goes back to the badge form without anyone touching it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support import ADMIN_HEADERS
+from tests.web.plant import Plant
+from tests.web.test_station_page import badge_in
+
+
+@pytest.fixture
+def served_env() -> dict[str, str]:
+    return {"STATION_IDLE_MINUTES": "0.05"}  # three seconds
+
+
+@pytest.mark.req("URS-091")
+def test_an_idle_station_returns_to_the_badge_screen(plant: Plant, page: Page) -> None:
+    operator = plant.person("operator1", "operator")
+    plant.badge(operator, "BADGE-OP-1")
+    badge_in(page, plant.base, plant.station_code("LINE-3"))
+    expect(page.get_by_role("heading", name="Pick a batch")).to_be_visible()
+    expect(page.get_by_role("heading", name="Badge in")).to_be_visible(timeout=20_000)
+    open_here = [s for s in plant.call("GET", "/sessions", ADMIN_HEADERS)["items"] if s["station"]]
+    assert open_here == []
