@@ -21,28 +21,34 @@ from services.trust import audit
 # lot, then its batch) and assemblies consumed whole (depth + 1), at any nesting. `step` has a row
 # for each kind of container (a batch's accepted, unreversed scans; an assembly's parts), so each
 # step is a plain join through the indexes. A row is a container (`node`: a batch's id, an
-# assembly's unit id negated) and its depth, nothing about the path: UNION keeps each once
-# however many paths lead there (a batch whose lots were each made from two lots made by two
-# batches, and so on, is 2^n paths deep at n levels). A cycle (a batch that consumed its own
-# output) only comes back deeper, so `:max_depth` ends it. `near` is each container's least
-# depth, `link` its one parent on a shortest path (the lowest parent, then the lowest name, among
-# equals) and `tree` names the paths down that tree, one row per container. The items are then
-# the scans into, and the parts of, every container reached, with the lot, unit and type they
-# are about joined in the same statement: CROSS JOIN with the conditions in WHERE, so that SQLite
-# keeps the order written, from the few containers out (it drove from every lot before: 400 ms
-# at a million scans, now 5 ms); PostgreSQL plans it as any inner join. Most scans carry no
-# warning: their flags come back NULL, not as '[]' to decode (decoding 400 of them was a third of
-# the query's time in Python), and an item names its container batch only when that batch has
-# flags to show against it.
+# assembly's unit id negated), its depth, and the container and step it came from, nothing
+# about the path: UNION keeps each once however many paths lead there (a batch whose lots were
+# each made from two lots made by two batches, and so on, is 2^n paths deep at n levels). A
+# cycle (a batch that consumed its own output) only comes back deeper, so `:max_depth` ends it.
+# `near` is each container's least depth, `link` its one parent on a shortest path (a row of
+# the walk at that depth; the lowest parent, then the lowest name, among equals) and `tree`
+# names the paths down that tree, one row per container. The items are then the scans into, and
+# the parts of, every container reached, with the lot, unit and type they are about joined in
+# the same statement: CROSS JOIN with the conditions in WHERE, so that SQLite keeps the order
+# written, from the few containers out (it drove from every lot before: 400 ms at a million
+# scans, now 5 ms); PostgreSQL plans it as any inner join. Most scans carry no warning: their
+# flags come back NULL, not as '[]' to decode (decoding 400 of them was a third of the query's
+# time in Python), and an item names its container batch only when that batch has flags to show
+# against it.
 BACKWARD = (
     text(
         """
 WITH RECURSIVE step(kind) AS (SELECT 1 UNION ALL SELECT 2),
-walk(node, batch_id, unit_id, depth) AS (
-    SELECT b.id, b.id, CAST(NULL AS INTEGER), 0 FROM batch b WHERE b.id = :batch_id
+walk(node, batch_id, unit_id, depth, parent, name, step_name) AS (
+    SELECT b.id, b.id, CAST(NULL AS INTEGER), 0, CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR),
+           CAST(NULL AS VARCHAR)
+    FROM batch b WHERE b.id = :batch_id
     UNION
     SELECT COALESCE(mb.id, -a.id), mb.id, a.id,
-           c.depth + CASE WHEN mb.id IS NULL THEN 1 ELSE 2 END
+           c.depth + CASE WHEN mb.id IS NULL THEN 1 ELSE 2 END,
+           c.node, COALESCE(mb.batch_number, a.barcode),
+           CASE WHEN mb.id IS NULL THEN 'assembly ' || a.barcode
+                ELSE 'lot ' || l.code || ',batch ' || mb.batch_number END
     FROM walk c
     CROSS JOIN step
     LEFT JOIN scan s ON step.kind = 1 AND s.batch_id = c.batch_id
@@ -58,25 +64,12 @@ walk(node, batch_id, unit_id, depth) AS (
 near(node, batch_id, unit_id, depth) AS (
     SELECT node, batch_id, unit_id, MIN(depth) FROM walk GROUP BY node, batch_id, unit_id
 ),
-link(node, parent, name, step_name, rank) AS (
-    SELECT n.node, c.node, COALESCE(mb.batch_number, a.barcode),
-           CASE WHEN mb.id IS NULL THEN 'assembly ' || a.barcode
-                ELSE 'lot ' || l.code || ',batch ' || mb.batch_number END,
-           ROW_NUMBER() OVER (
-               PARTITION BY n.node
-               ORDER BY c.node, CASE WHEN mb.id IS NULL THEN 'assembly ' || a.barcode
-                                     ELSE 'lot ' || l.code || ',batch ' || mb.batch_number END)
-    FROM near c
-    CROSS JOIN step
-    LEFT JOIN scan s ON step.kind = 1 AND s.batch_id = c.batch_id
-         AND s.outcome = 'accepted' AND s.reversed_at IS NULL
-    LEFT JOIN assembly_part p ON step.kind = 2 AND p.assembly_unit_id = c.unit_id
-    JOIN lot l ON l.id = COALESCE(s.lot_id, p.part_lot_id)
-    LEFT JOIN batch mb ON mb.id = l.source_batch_id
-    LEFT JOIN unit a ON mb.id IS NULL AND a.lot_id = l.id
-         AND EXISTS (SELECT 1 FROM assembly_part ap WHERE ap.assembly_unit_id = a.id)
-    JOIN near n ON n.node = COALESCE(mb.id, -a.id)
-         AND n.depth = c.depth + CASE WHEN mb.id IS NULL THEN 1 ELSE 2 END
+link(node, parent, name, step_name, rank) AS MATERIALIZED (
+    SELECT w.node, w.parent, w.name, w.step_name,
+           ROW_NUMBER() OVER (PARTITION BY w.node ORDER BY w.parent, w.step_name)
+    FROM walk w
+    JOIN near n ON n.node = w.node AND n.depth = w.depth
+    WHERE w.parent IS NOT NULL
 ),
 tree(node, name, path) AS (
     SELECT b.id, CAST(b.batch_number AS VARCHAR), ',batch ' || b.batch_number || ','

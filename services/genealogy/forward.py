@@ -20,16 +20,16 @@ MAX_DEPTH = 64
 # 1. `walk` goes from lot to lot only: from a lot to the lot made by a batch that used it, and to
 #    the internal lot of an assembly it was built into (`step` has a row for each kind, so that
 #    each step is a plain join that both databases drive through the indexes from the lots
-#    reached so far). A row is a lot and its depth, nothing about the path: UNION keeps each
-#    (lot, depth) once, however many paths lead there (two batches per level, each using both
-#    lots of the level above, made 2^n paths of n levels, and the walk that carried paths took
-#    24 s at 18 levels). A cycle only comes back deeper, so `:max_depth` ends it; a lot is reached
-#    at a few depths at most. Only the scans into batches that made a lot lead on: one hashed
-#    list of those batches spares joining every scan of every lot reached to the lot table.
-# 2. `near` is each lot's least depth; `link` its one parent on a shortest path (the edges of the
-#    walk again, from every lot reached, kept where the depths add up; the parent of lowest id,
-#    then the lowest name, among equals); `tree` names the paths from the lot down that tree,
-#    one row per lot.
+#    reached so far). A row is a lot, its depth, and the lot and step it came from, nothing
+#    about the path: UNION keeps each once, however many paths lead there (two batches per
+#    level, each using both lots of the level above, made 2^n paths of n levels, and the walk
+#    that carried paths took 46 s at 18 levels). A cycle only comes back deeper, so `:max_depth`
+#    ends it; a lot is reached at a few depths at most. Only the scans into batches that made a
+#    lot lead on: one hashed list of those batches spares joining every scan of every lot
+#    reached to the lot table.
+# 2. `near` is each lot's least depth; `link` its one parent on a shortest path (a row of the
+#    walk at that depth; the parent of lowest id, then the lowest name, among equals); `tree`
+#    names the paths from the lot down that tree, one row per lot.
 # 3. `uses` joins the scans of every lot reached once, as a plain join: at a million scans, the
 #    batches that only consume (10,000 of them) never enter the walk. A batch's shortest path
 #    goes through the lot of least depth it used, the lowest lot id among equals; MIN over
@@ -40,32 +40,13 @@ MAX_DEPTH = 64
 WHERE_USED = text(
     """
 WITH RECURSIVE step(kind) AS (SELECT 1 UNION ALL SELECT 2),
-walk(lot_id, depth) AS (
-    SELECT l.id, 0 FROM lot l WHERE l.id = :lot_id
+walk(lot_id, depth, parent_id, name) AS (
+    SELECT l.id, 0, CAST(NULL AS INTEGER), CAST(NULL AS VARCHAR) FROM lot l WHERE l.id = :lot_id
     UNION
-    SELECT COALESCE(o.id, u.lot_id), r.depth + CASE WHEN o.id IS NULL THEN 1 ELSE 2 END
+    SELECT COALESCE(o.id, u.lot_id), r.depth + CASE WHEN o.id IS NULL THEN 1 ELSE 2 END,
+           r.lot_id, CASE WHEN o.id IS NULL THEN 'assembly ' || u.barcode
+                          ELSE 'batch ' || b.batch_number || ',lot ' || o.code END
     FROM walk r
-    CROSS JOIN step
-    LEFT JOIN scan s ON step.kind = 1 AND s.lot_id = r.lot_id
-         AND s.outcome = 'accepted' AND s.reversed_at IS NULL
-         AND EXISTS (SELECT 1 FROM lot m WHERE m.source_batch_id = s.batch_id)
-    LEFT JOIN lot o ON o.source_batch_id = s.batch_id
-    LEFT JOIN assembly_part p ON step.kind = 2 AND p.part_lot_id = r.lot_id
-    LEFT JOIN unit u ON u.id = p.assembly_unit_id
-    WHERE r.depth < :max_depth
-      AND COALESCE(o.id, u.lot_id) IS NOT NULL
-),
-near(lot_id, depth) AS (
-    SELECT lot_id, MIN(depth) FROM walk GROUP BY lot_id
-),
-link(lot_id, parent_id, name, rank) AS (
-    SELECT c.lot_id, r.lot_id, CASE WHEN o.id IS NULL THEN 'assembly ' || u.barcode
-                                    ELSE 'batch ' || b.batch_number || ',lot ' || o.code END,
-           ROW_NUMBER() OVER (
-               PARTITION BY c.lot_id
-               ORDER BY r.lot_id, CASE WHEN o.id IS NULL THEN 'assembly ' || u.barcode
-                                       ELSE 'batch ' || b.batch_number || ',lot ' || o.code END)
-    FROM near r
     CROSS JOIN step
     LEFT JOIN scan s ON step.kind = 1 AND s.lot_id = r.lot_id
          AND s.outcome = 'accepted' AND s.reversed_at IS NULL
@@ -74,8 +55,18 @@ link(lot_id, parent_id, name, rank) AS (
     LEFT JOIN batch b ON b.id = o.source_batch_id
     LEFT JOIN assembly_part p ON step.kind = 2 AND p.part_lot_id = r.lot_id
     LEFT JOIN unit u ON u.id = p.assembly_unit_id
-    JOIN near c ON c.lot_id = COALESCE(o.id, u.lot_id)
-         AND c.depth = r.depth + CASE WHEN o.id IS NULL THEN 1 ELSE 2 END
+    WHERE r.depth < :max_depth
+      AND COALESCE(o.id, u.lot_id) IS NOT NULL
+),
+near(lot_id, depth) AS (
+    SELECT lot_id, MIN(depth) FROM walk GROUP BY lot_id
+),
+link(lot_id, parent_id, name, rank) AS MATERIALIZED (
+    SELECT w.lot_id, w.parent_id, w.name,
+           ROW_NUMBER() OVER (PARTITION BY w.lot_id ORDER BY w.parent_id, w.name)
+    FROM walk w
+    JOIN near n ON n.lot_id = w.lot_id AND n.depth = w.depth
+    WHERE w.parent_id IS NOT NULL
 ),
 tree(lot_id, path) AS (
     SELECT l.id,
