@@ -16,7 +16,6 @@ from models.scans import ScanCreate
 from services.dock.checks import BLOCK, WARN
 from services.errors import Forbidden, SutraceError, Unauthorized
 from services.line import batches, scanning, scans
-from services.line.scanning import ScanBlocked
 from services.trust import access, credentials, sessions, stations
 from web.pages import caller_for, refusal, render, who
 
@@ -185,28 +184,34 @@ async def scan(
         answer = _answer("invalid", [], None, f"Not a barcode the line can read: {message}")
     else:
         try:
-            accepted = await scanning.scan(session, caller.user, body, today)
-        except ScanBlocked as blocked:
-            await refusal(session, blocked)
-            answer = _answer("blocked", blocked.extra["flags"], blocked.extra.get("scan_id"))
+            outcome = await scanning.scan(session, caller.user, body, today)
         except SutraceError as exc:
             await refusal(session, exc)
             answer = _answer("invalid", [], None, exc.detail)
         else:
-            found = accepted.body
-            answer = _answer("accepted", found["flags"], found["id"])
-            answer.update(
-                component_type=found["component_type"],
-                lot_code=found["lot_code"],
-                unit=found["unit"],
-                quantity=found["quantity"],
-            )
-            answer["expiry"] = await _expiry(session, found["id"])
+            if outcome.refusal is not None:
+                # A blocked scan is a stored result: the unit of work commits it, as in the API.
+                blocked = outcome.refusal
+                answer = _answer("blocked", blocked.extra["flags"], blocked.extra.get("scan_id"))
+            else:
+                answer = await _accepted(session, outcome.body)
     chosen = await _batch(session, batch)
     context: dict[str, Any] = {"answer": answer, "barcode": _visible(barcode)}
     if chosen is not None:
         context.update(await _panels(session, chosen))
     return render(request, "station_answer.html", context)
+
+
+async def _accepted(session: SessionDep, found: dict[str, Any]) -> dict[str, Any]:
+    answer = _answer("accepted", found["flags"], found["id"])
+    answer.update(
+        component_type=found["component_type"],
+        lot_code=found["lot_code"],
+        unit=found["unit"],
+        quantity=found["quantity"],
+    )
+    answer["expiry"] = await _expiry(session, found["id"])
+    return answer
 
 
 def _answer(
