@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -103,8 +103,7 @@ async def build(
     )
     session.add(internal)
     await session.flush()
-    for unit, lot, quantity in parts:
-        await _consume_part(session, unit, lot, quantity)
+    await _consume_parts(session, parts, today)
     created = await units.register(session, actor, internal, UnitsCreate(count=1), audited=False)
     assembly = await session.get_one(Unit, created[0].id)
     for unit, lot, quantity in parts:
@@ -166,8 +165,14 @@ def _unusable(unit: Unit | None, lot: Lot, quantity: int, today: date) -> list[s
     return messages
 
 
-async def _consume_part(session: AsyncSession, unit: Unit | None, lot: Lot, quantity: int) -> None:
-    if unit is not None:
+async def _consume_parts(
+    session: AsyncSession, parts: list[tuple[Unit | None, Lot, int]], today: date
+) -> None:
+    """Consume every part in the database, conditionally, in the order of services.locks (the
+    units by id, then the lots by id): a unit only while available, a lot's stock only while the
+    lot may still be built in (released or quarantined, in date), whatever committed a moment
+    before; a part found unusable refuses the build with the reason as it is now."""
+    for unit in sorted((u for u, _, _ in parts if u is not None), key=lambda u: u.id or 0):
         taken = (
             await session.execute(
                 update(Unit)
@@ -177,14 +182,24 @@ async def _consume_part(session: AsyncSession, unit: Unit | None, lot: Lot, quan
         ).rowcount  # type: ignore[attr-defined]
         if not taken:
             raise Conflict(f"Unit {unit.barcode} was used a moment ago.", code="PART_NOT_USABLE")
-    taken = (
-        await session.execute(
-            update(Lot)
-            .where(col(Lot.id) == lot.id, col(Lot.quantity_left) >= quantity)
-            .values(quantity_left=col(Lot.quantity_left) - quantity)
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    if not taken:
-        raise Conflict(
-            f"Lot '{lot.code}' has less than {quantity} left now.", code="PART_NOT_USABLE"
-        )
+    for _, lot, quantity in sorted(parts, key=lambda part: part[1].id or 0):
+        taken = (
+            await session.execute(
+                update(Lot)
+                .where(
+                    col(Lot.id) == lot.id,
+                    col(Lot.quantity_left) >= quantity,
+                    col(Lot.status).in_([LotStatus.released, LotStatus.quarantined]),
+                    or_(col(Lot.expiry_date).is_(None), col(Lot.expiry_date) >= today),
+                )
+                .values(quantity_left=col(Lot.quantity_left) - quantity)
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if not taken:
+            await session.refresh(lot)
+            problems = _unusable(None, lot, quantity, today) or [
+                f"Lot '{lot.code}' has {lot.quantity_left} left now; {quantity} asked."
+            ]
+            raise Conflict(
+                "These parts cannot be built in: " + " ".join(problems), code="PART_NOT_USABLE"
+            )
