@@ -153,6 +153,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The browser tests last, whatever order the paths were given in: Playwright's sync API
+    # keeps an event loop running in the main thread until the session ends, and no async test
+    # can start its own after it.
+    items.sort(key=lambda item: "/tests/web/" in str(item.path).replace("\\", "/"))
     if config.getoption("--run-crash") or os.environ.get("SUTRACE_RUN_CRASH") == "1":
         return
     skip = pytest.mark.skip(reason="crash test: run with --run-crash (CI does)")
