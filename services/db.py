@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 from services.config import Settings
 
@@ -63,7 +67,66 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Where `apart` rolls a unit of work back to, keeping the write lock (see there).
+        connection.exec_driver_sql(f"SAVEPOINT {_START}")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+_START = "unit_of_work"
+
+
+def serialised(session: AsyncSession) -> bool:
+    """Whether the database runs one writing transaction at a time (SQLite: every transaction
+    begins IMMEDIATE), so that the unit of work's own transaction already excludes every other."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+_records: WeakKeyDictionary[Engine, AsyncEngine] = WeakKeyDictionary()
+
+
+def _records_engine(session: AsyncSession) -> AsyncEngine:
+    """Connections of their own for records kept apart, outside the request pool: a request
+    holds its pooled connection while it writes its record, and 20 requests queued on one row
+    lock would otherwise hold the whole pool and wait for a 21st connection that never frees."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine), "a unit of work is bound to the app's engine"
+    records = _records.get(engine.sync_engine)
+    if records is None:
+        records = create_async_engine(
+            engine.url, poolclass=NullPool, json_serializer=canonical_json
+        )
+        _records[engine.sync_engine] = records
+    return records
+
+
+@asynccontextmanager
+async def apart(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A transaction of its own for a record that must be kept whatever becomes of the unit of
+    work `session` (a failed signature, the lockout counter, a refused badge), committed when
+    the block ends. Nothing the unit of work wrote is committed with it.
+
+    PostgreSQL: a second session on its own connection, with the unit of work's credential, so
+    that its audit events name it. It must not wait on a row the unit of work has locked: the
+    lock timeout turns that mistake into an error instead of a request that never answers.
+    SQLite allows one writer, and the unit of work is it: its writes are rolled back to the
+    savepoint its transaction began with (the write lock stays held, so no other transaction
+    comes between), its objects are detached, and the record is written and committed on the
+    same connection. The unit of work then has nothing of its own left to commit.
+    """
+    if serialised(session):
+        await session.execute(text(f"ROLLBACK TO SAVEPOINT {_START}"))
+        session.expunge_all()
+        yield session
+        await session.commit()
+        return
+    async with (
+        AsyncSession(
+            bind=_records_engine(session), expire_on_commit=False, info=dict(session.info)
+        ) as own,
+        own.begin(),
+    ):
+        await own.execute(text("SET LOCAL lock_timeout = '10s'"))
+        yield own

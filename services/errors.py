@@ -12,8 +12,8 @@ class SutraceError(Exception):
     status: int = 400
     title: ClassVar[str] = "Bad request"
     default_code: ClassVar[str] = "BAD_REQUEST"
-    # A refusal that is a record (a blocked scan, a failed signature) is committed before the
-    # error is answered; every other error rolls the unit of work back.
+    # A refusal that is a record (a blocked scan) is committed before the error is answered;
+    # every other error rolls the unit of work back. Security records are kept apart instead.
     commit: bool = False
 
     def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
@@ -58,6 +58,10 @@ class AlreadyExists(Conflict):
 
 
 def recorded(error: SutraceError) -> SutraceError:
-    """Mark a refusal as a record: its writes are committed before it is answered."""
+    """Mark a refusal as a record: its writes are committed before it is answered.
+
+    This commits the whole unit of work, whatever else it wrote. Security records (failed
+    signatures and PINs, refused badges, ended sessions) are written apart instead
+    (`services.db.apart`); only the line's blocked scans still use this."""
     error.commit = True
     return error

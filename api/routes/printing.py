@@ -36,7 +36,7 @@ from models.users import User
 from services.barcodes import raw_printer, zpl
 from services.config import Settings
 from services.dock import labelling, printers, printing
-from services.errors import SutraceError, recorded
+from services.errors import SutraceError
 
 router = secured_router("labels")
 
@@ -150,12 +150,13 @@ async def _send(
     outcome = await raw_printer.send(host, port, payload, seconds=settings.printer_timeout_s)
     job = await printing.record_outcome(session, actor, job, outcome)
     if not outcome.ok:
-        raise recorded(
-            PrinterUnreachable(
-                f"{outcome.reason} Print job {job.id} is recorded as failed and no label was "
-                f"issued; retry it with POST /api/v1/print-jobs/{job.id}/retry.",
-                print_job=job.id,
-            )
+        # The failed job is a record: committed here, as the job was before sending, and then
+        # answered as an error (which rolls back nothing, there being nothing left).
+        await session.commit()
+        raise PrinterUnreachable(
+            f"{outcome.reason} Print job {job.id} is recorded as failed and no label was "
+            f"issued; retry it with POST /api/v1/print-jobs/{job.id}/retry.",
+            print_job=job.id,
         )
     return await printing.public(session, job)
 

@@ -18,7 +18,8 @@ from sqlmodel import col
 
 from models.people import Badge, BadgePublic, UserSession
 from models.users import User
-from services.errors import AlreadyExists, Conflict, Forbidden, NotFound, Unauthorized, recorded
+from services import db
+from services.errors import AlreadyExists, Conflict, Forbidden, NotFound, Unauthorized
 from services.trust import audit, credentials, lockout
 from services.trust.lockout import MAX_FAILURES
 
@@ -164,42 +165,40 @@ async def identify(
     session: AsyncSession, badge: str, *, signing: bool = False
 ) -> tuple[Badge, User]:
     """The unrevoked badge and its active user; an unknown or revoked badge is refused and its
-    use recorded (committed, though the request is refused): 401 at sign-in, 403 signing."""
+    use recorded apart (committed, though the request is refused): 401 at sign-in, 403 signing."""
     error = Forbidden if signing else Unauthorized
     station = credentials.station_of(session) or "no station"
     found = await find(session, badge)
     if found is None:
-        await audit.append(
-            session,
-            actor=None,
-            action="badge.unknown",
-            entity_type="station",
-            entity_id=station,
-            reason=f"An unregistered badge ending '{badge.strip()[-4:]}' was presented.",
-        )
-        raise recorded(
-            error(
-                "This badge is not registered; ask an admin to register it.",
-                code="BADGE_UNKNOWN",
+        async with db.apart(session) as own:
+            await audit.append(
+                own,
+                actor=None,
+                action="badge.unknown",
+                entity_type="station",
+                entity_id=station,
+                reason=f"An unregistered badge ending '{badge.strip()[-4:]}' was presented.",
             )
+        raise error(
+            "This badge is not registered; ask an admin to register it.", code="BADGE_UNKNOWN"
         )
     row, user = found
     if row.revoked_at is not None:
-        await audit.append(
-            session,
-            actor=user.username,
-            action="badge.refused",
-            entity_type="badge",
-            entity_id=row.id or 0,
-            reason=f"Use of a revoked badge at {station}.",
-        )
-        raise recorded(
-            error(
-                f"This badge ({row.label}) was revoked on "
-                f"{audit.format_at(row.revoked_at)[:10]}; the attempt was recorded. Ask an "
-                "admin for a new badge.",
-                code="BADGE_REVOKED",
+        username, badge_id, label = user.username, row.id or 0, row.label
+        revoked_on = audit.format_at(row.revoked_at)[:10]
+        async with db.apart(session) as own:
+            await audit.append(
+                own,
+                actor=username,
+                action="badge.refused",
+                entity_type="badge",
+                entity_id=badge_id,
+                reason=f"Use of a revoked badge at {station}.",
             )
+        raise error(
+            f"This badge ({label}) was revoked on {revoked_on}; the attempt was recorded. Ask "
+            "an admin for a new badge.",
+            code="BADGE_REVOKED",
         )
     if not user.active:
         raise error(
@@ -234,7 +233,7 @@ async def check_pin(session: AsyncSession, user: User, pin: str, *, signing: boo
     detail = "The PIN does not match; the attempt was refused and recorded."
     if refusal.locked:
         detail += f" The PIN is now locked after {MAX_FAILURES} failures; ask an admin."
-    raise recorded(error(detail, code="SIGNATURE_INVALID" if signing else "PIN_INVALID"))
+    raise error(detail, code="SIGNATURE_INVALID" if signing else "PIN_INVALID")
 
 
 async def check_badge_and_pin(session: AsyncSession, user: User, badge: str, pin: str) -> Badge:

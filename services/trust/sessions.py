@@ -20,8 +20,9 @@ from sqlmodel import col
 
 from models.people import SessionPublic, SignInMethod, Station, UserSession
 from models.users import User
+from services import db
 from services.config import Settings
-from services.errors import Conflict, Forbidden, NotFound, Unauthorized, recorded
+from services.errors import Conflict, Forbidden, NotFound, Unauthorized
 from services.trust import audit, badges, credentials, lockout, stations
 from services.trust.credentials import Credential
 from services.trust.passwords import hash_password, verify_password
@@ -86,7 +87,7 @@ async def sign_in(
     if refusal is not None:
         if refusal.locked:
             refused.detail += f" The password is now locked after {lockout.MAX_FAILURES} failures."
-        raise recorded(refused)
+        raise refused
     return await _start(session, user, SignInMethod.password, None, None, now, settings)
 
 
@@ -259,7 +260,8 @@ async def authenticate(
 
 
 async def _explain_refusal(session: AsyncSession, token: str, now: datetime) -> None:
-    """Why the session is no longer valid; an idle or expired one is ended and recorded."""
+    """Why the session is no longer valid; an idle or expired one is ended and recorded, in a
+    transaction of its own (the request is refused and its unit of work rolled back)."""
     row = (
         await session.execute(
             select(UserSession).where(col(UserSession.token_hash) == credentials.digest(token))
@@ -273,13 +275,15 @@ async def _explain_refusal(session: AsyncSession, token: str, now: datetime) -> 
         )
     reason = "expired" if row.expires_at <= now else "idle"
     user = await session.get(User, row.user_id)
-    await _end(session, row, now, reason, actor=None if user is None else user.username)
+    actor = None if user is None else user.username
+    async with db.apart(session) as own:
+        await _end(own, row, now, reason, actor=actor)
     message = (
         "The session reached its maximum length"
         if reason == "expired"
         else "The session was idle too long"
     )
-    raise recorded(Unauthorized(f"{message}; sign in again.", code="SESSION_EXPIRED"))
+    raise Unauthorized(f"{message}; sign in again.", code="SESSION_EXPIRED")
 
 
 async def _end(

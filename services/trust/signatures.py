@@ -3,8 +3,9 @@
 A signature is the signer's own identification components plus a meaning: at a desk (or with an
 API key) their password; at an enrolled station their badge and PIN. A password set by an admin
 (before enrolment codes) is temporary and cannot sign. Five wrong answers in a row lock that
-component until an admin unlocks it; each failure is recorded in the audit trail and committed
-even though the request is refused.
+component until an admin unlocks it; each failure is recorded in the audit trail in a
+transaction of its own (services/trust/lockout.py), committed though the request is refused and
+its unit of work rolled back.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import utcnow
 from models.signatures import Signature, SignatureIn
 from models.users import User, UserPublic
-from services.errors import Forbidden, Invalid, recorded
+from services.errors import Forbidden, Invalid
 from services.trust import audit, badges, credentials, lockout
 from services.trust.lockout import MAX_FAILURES
 
@@ -51,7 +52,7 @@ class Signer:
 
 async def sign(session: AsyncSession, user: User, signature: SignatureIn) -> Signer:
     """Verify a signature by `user` with the components the place calls for; refusals are
-    recorded and raised as 403."""
+    recorded apart and raised as 403."""
     station = credentials.station_of(session)
     if station is not None:
         if signature.badge is None or signature.pin is None:
@@ -90,7 +91,7 @@ async def check_password(session: AsyncSession, user: User, password: str) -> No
     detail = "The password does not match; the signature was refused and recorded."
     if refusal.locked:
         detail += f" Signing is now locked after {MAX_FAILURES} failures; ask an admin."
-    raise recorded(Forbidden(detail, code="SIGNATURE_INVALID"))
+    raise Forbidden(detail, code="SIGNATURE_INVALID")
 
 
 def _refuse_if_locked(user: User) -> None:
