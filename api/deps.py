@@ -23,7 +23,7 @@ from models.users import User
 from services.clock import Clock, today_in
 from services.config import Settings
 from services.dock import catalog, lots, printers, printing, units
-from services.errors import Forbidden, SutraceError
+from services.errors import Forbidden
 from services.trust import access, credentials, stations
 from services.trust.credentials import Credential
 
@@ -31,17 +31,12 @@ from services.trust.credentials import Credential
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit when the handler returns, roll back when it raises.
 
-    A refusal that is a record (`SutraceError.commit`) is committed, then answered.
+    Nothing an error interrupts is committed: a refusal that must be kept is either a result
+    (a blocked scan) or written apart from the request (`services.db.apart`).
     """
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
-        except SutraceError as exc:
-            if exc.commit:
-                await session.commit()
-            else:
-                await session.rollback()
-            raise
         except BaseException:
             await session.rollback()
             raise

@@ -12,9 +12,6 @@ class SutraceError(Exception):
     status: int = 400
     title: ClassVar[str] = "Bad request"
     default_code: ClassVar[str] = "BAD_REQUEST"
-    # A refusal that is a record (a blocked scan) is committed before the error is answered;
-    # every other error rolls the unit of work back. Security records are kept apart instead.
-    commit: bool = False
 
     def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -55,13 +52,3 @@ class Invalid(SutraceError):
 
 class AlreadyExists(Conflict):
     default_code = "ALREADY_EXISTS"
-
-
-def recorded(error: SutraceError) -> SutraceError:
-    """Mark a refusal as a record: its writes are committed before it is answered.
-
-    This commits the whole unit of work, whatever else it wrote. Security records (failed
-    signatures and PINs, refused badges, ended sessions) are written apart instead
-    (`services.db.apart`); only the line's blocked scans still use this."""
-    error.commit = True
-    return error

@@ -105,12 +105,9 @@ async def desk_user(
 
 
 async def refusal(session: AsyncSession, exc: SutraceError) -> None:
-    """A refusal that is a record (a blocked scan, a failed signature) is committed before the
-    page shows it, exactly as the API's unit of work does; any other is rolled back."""
-    if exc.commit:
-        await session.commit()
-    else:
-        await session.rollback()
+    """A refusal rolls back what the request wrote, exactly as the API's unit of work does
+    (security records were written apart; blocked scans are results, not refusals)."""
+    await session.rollback()
 
 
 def who(user: User) -> dict[str, str]:

@@ -22,6 +22,8 @@ async def _user(session: AsyncSession, *, temporary: bool) -> User:
     user, _, code = await users.create_user(session, "admin", data, now, timedelta(hours=1))
     if not temporary:
         await enrolment.exchange(session, user.username, code, now, password=PASSWORD)
+    # Committed, as a signer always is: attempts are counted apart from the unit of work.
+    await session.commit()
     return user
 
 
@@ -51,14 +53,28 @@ async def test_a_signature_holds_who_when_what_and_the_record_hash(app: FastAPI)
 
 @pytest.mark.req("URS-043", negative=True)
 async def test_wrong_password_is_recorded_and_counted(app: FastAPI) -> None:
+    """Each attempt in a unit of work of its own, rolled back after the refusal as a request's
+    is: the count and the audit events stay."""
     async with app.state.sessionmaker() as session:
-        user = await _user(session, temporary=False)
-        for attempt in range(1, 6):
+        user_id = (await _user(session, temporary=False)).id
+
+    async def attempt(password: str) -> Forbidden:
+        async with app.state.sessionmaker() as session:
+            user = await session.get(User, user_id)
+            assert user is not None
             with pytest.raises(Forbidden) as refused:
-                await signatures.sign(session, user, SignatureIn(password="wrong", meaning="x"))
-            assert refused.value.code == "SIGNATURE_INVALID" and refused.value.commit
-            assert user.failed_signatures == attempt
-        assert user.signing_locked
-        with pytest.raises(Forbidden) as refused:
-            await signatures.sign(session, user, SignatureIn(password=PASSWORD, meaning="x"))
-        assert refused.value.code == "SIGNING_LOCKED"
+                await signatures.sign(session, user, SignatureIn(password=password, meaning="x"))
+            await session.rollback()
+            return refused.value
+
+    async def stored() -> User:
+        async with app.state.sessionmaker() as session:
+            user: User | None = await session.get(User, user_id)
+            assert user is not None
+            return user
+
+    for count in range(1, 6):
+        assert (await attempt("wrong")).code == "SIGNATURE_INVALID"
+        assert (await stored()).failed_signatures == count
+    assert (await stored()).signing_locked
+    assert (await attempt(PASSWORD)).code == "SIGNING_LOCKED"
