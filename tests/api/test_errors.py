@@ -144,7 +144,7 @@ async def test_out_of_range_path_ids(client: httpx.AsyncClient) -> None:
     assert_problem(r, 422, "VALIDATION_ERROR")
 
 
-@pytest.mark.req("URS-083", negative=True)
+@pytest.mark.req("URS-067", negative=True)
 async def test_a_key_named_twice_in_a_body_is_refused(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

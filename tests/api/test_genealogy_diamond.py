@@ -47,8 +47,8 @@ async def diamond(client: httpx.AsyncClient, actors: Actors, levels: int) -> dic
     return {"root": root, "made": made, "qa": qa}
 
 
-@pytest.mark.req("URS-029", "URS-080")
-@pytest.mark.req("URS-080", negative=True)
+@pytest.mark.req("URS-029", "URS-064")
+@pytest.mark.req("URS-064", negative=True)
 async def test_traces_of_a_diamond_list_each_batch_once_by_a_shortest_path(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:

@@ -45,7 +45,7 @@ def _receipt(supplier_lot: str) -> dict[str, Any]:
         ("BB-\u2028R", 422, "VALIDATION_ERROR"),  # a line separator
     ],
 )
-@pytest.mark.req("URS-025", "URS-070", negative=True)
+@pytest.mark.req("URS-025", "URS-068", negative=True)
 async def test_a_look_alike_of_a_recalled_supplier_lot_is_not_received(
     client: httpx.AsyncClient, actors: Actors, typed: str, status: int, code: str
 ) -> None:
@@ -67,7 +67,7 @@ async def test_a_look_alike_of_a_recalled_supplier_lot_is_not_received(
     assert await lot_total(client, qa.headers) == 0
 
 
-@pytest.mark.req("URS-070")
+@pytest.mark.req("URS-068")
 async def test_a_supplier_lot_is_stored_and_recalled_in_its_normalised_form(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -90,7 +90,7 @@ async def test_a_supplier_lot_is_stored_and_recalled_in_its_normalised_form(
 
 
 @pytest.mark.parametrize("bad", ["\x00", "\x07", "\x1d", "\x7f", "\x85", "\u200b"])
-@pytest.mark.req("URS-006", "URS-070", negative=True)
+@pytest.mark.req("URS-006", "URS-068", negative=True)
 async def test_an_assembly_part_barcode_with_a_control_character_is_a_422(
     client: httpx.AsyncClient, actors: Actors, bad: str
 ) -> None:

@@ -53,7 +53,7 @@ async def counted(
     return len(seen), r.json()["items"]
 
 
-@pytest.mark.req("URS-081")
+@pytest.mark.req("URS-065")
 async def test_a_page_of_scans_or_flags_is_read_in_the_same_statements_whatever_its_size(
     app: FastAPI, client: httpx.AsyncClient, actors: Actors
 ) -> None:

@@ -80,7 +80,7 @@ async def _open_after_use(client: httpx.AsyncClient, qa: Actor, batch: str) -> s
     return {f["lot_code"] for f in flags if f["code"] == AFTER_USE}
 
 
-@pytest.mark.req("URS-060", "URS-014", negative=True)
+@pytest.mark.req("URS-059", "URS-014", negative=True)
 @pytest.mark.parametrize("change", ["recalled", "rejected", "quarantined", "recall notice"])
 async def test_every_scan_racing_a_lot_status_change_is_flagged_or_refused(
     client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient, change: str
@@ -127,7 +127,7 @@ async def test_every_scan_racing_a_lot_status_change_is_flagged_or_refused(
     assert accepted + refused == ROUNDS * SCANNERS
 
 
-@pytest.mark.req("URS-061", negative=True)
+@pytest.mark.req("URS-060", negative=True)
 @pytest.mark.parametrize("terminal", ["recalled", "rejected"])
 async def test_a_lot_never_leaves_a_terminal_decision_made_at_the_same_moment(
     client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient, terminal: str
@@ -155,7 +155,7 @@ async def test_a_lot_never_leaves_a_terminal_decision_made_at_the_same_moment(
         assert events in ([terminal], ["released", terminal]), events
 
 
-@pytest.mark.req("URS-062", "URS-014", negative=True)
+@pytest.mark.req("URS-061", "URS-014", negative=True)
 @pytest.mark.parametrize("end", ["complete", "abort"])
 async def test_no_scan_is_accepted_into_a_batch_after_it_ended(
     client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient, end: str
@@ -194,7 +194,7 @@ async def test_no_scan_is_accepted_into_a_batch_after_it_ended(
             assert at < ended_at, (round_, at, ended_at)
 
 
-@pytest.mark.req("URS-062")
+@pytest.mark.req("URS-061")
 async def test_a_batch_completed_and_aborted_at_once_ends_once(
     client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient
 ) -> None:
@@ -227,7 +227,7 @@ async def test_a_batch_completed_and_aborted_at_once_ends_once(
         assert len(ends) == 1, ends
 
 
-@pytest.mark.req("URS-062")
+@pytest.mark.req("URS-061")
 async def test_concurrent_starts_start_a_batch_once(
     client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient
 ) -> None:
@@ -247,7 +247,7 @@ async def test_concurrent_starts_start_a_batch_once(
         assert len(starts) == 1, starts
 
 
-@pytest.mark.req("URS-063", negative=True)
+@pytest.mark.req("URS-062", negative=True)
 async def test_an_override_racing_a_recall_is_flagged_or_refused(
     client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient
 ) -> None:
@@ -284,7 +284,7 @@ async def test_an_override_racing_a_recall_is_flagged_or_refused(
             assert await _open_after_use(client, qa, batch) == set()
 
 
-@pytest.mark.req("URS-064")
+@pytest.mark.req("URS-063")
 async def test_two_qa_resolving_one_flag_resolve_it_once(
     client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient
 ) -> None:

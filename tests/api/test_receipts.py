@@ -316,8 +316,8 @@ async def test_only_the_warehouse_scans_receipts(client: httpx.AsyncClient, acto
     assert await audit_seq(client) == head
 
 
-@pytest.mark.req("URS-082")
-@pytest.mark.req("URS-082", negative=True)
+@pytest.mark.req("URS-066")
+@pytest.mark.req("URS-066", negative=True)
 async def test_a_production_date_with_day_00_is_a_month_never_in_the_future(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -347,7 +347,7 @@ async def test_a_production_date_with_day_00_is_a_month_never_in_the_future(
     assert "(11)" in body["detail"] and "no day" in body["detail"]
 
 
-@pytest.mark.req("URS-082", negative=True)
+@pytest.mark.req("URS-066", negative=True)
 async def test_a_count_on_the_label_must_be_the_quantity_received(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -372,7 +372,7 @@ async def test_a_count_on_the_label_must_be_the_quantity_received(
         ("37" + "12" + GS, "(37) count of trade items"),
     ],
 )
-@pytest.mark.req("URS-082", negative=True)
+@pytest.mark.req("URS-066", negative=True)
 async def test_gtin_with_a_contained_gtin_or_a_count_of_trade_items_is_refused(
     client: httpx.AsyncClient, actors: Actors, pair: str, named: str
 ) -> None:

@@ -21,7 +21,7 @@ def sign_in(page: Page, url: str, username: str, password: str = PASSWORD) -> No
     page.keyboard.press("Enter")
 
 
-@pytest.mark.req("URS-092")
+@pytest.mark.req("URS-071")
 def test_qa_releases_the_soonest_expiring_lot_with_a_signature(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
@@ -62,7 +62,7 @@ def test_qa_releases_the_soonest_expiring_lot_with_a_signature(
     }
 
 
-@pytest.mark.req("URS-092", negative=True)
+@pytest.mark.req("URS-071", negative=True)
 def test_qa_desk_refuses_a_wrong_signature_and_an_incomplete_inspection(
     plant: Plant, page: Page
 ) -> None:
@@ -87,7 +87,7 @@ def test_qa_desk_refuses_a_wrong_signature_and_an_incomplete_inspection(
     assert plant.call("GET", f"/lots/{lot['id']}", qa.headers)["status"] == "quarantined"
 
 
-@pytest.mark.req("URS-093")
+@pytest.mark.req("URS-072")
 def test_an_auditor_finds_a_unit_and_follows_it_to_its_batch(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
@@ -153,7 +153,7 @@ def test_an_auditor_finds_a_unit_and_follows_it_to_its_batch(
     expect(page.get_by_role("heading", name=f"Lot {lot['code']}")).to_be_visible()
 
 
-@pytest.mark.req("URS-093", negative=True)
+@pytest.mark.req("URS-072", negative=True)
 def test_an_operator_may_not_open_the_auditors_view(plant: Plant, page: Page) -> None:
     plant.person("operator1", "operator")
     sign_in(page, f"{plant.base}/audit-view", "operator1")

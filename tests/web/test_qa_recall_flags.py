@@ -12,7 +12,7 @@ from tests.web.plant import BAG_GTIN, Plant
 from tests.web.test_desk_pages import sign_in
 
 
-@pytest.mark.req("URS-095", "URS-094")
+@pytest.mark.req("URS-074", "URS-073")
 def test_qa_sees_a_recalls_impact_signs_it_and_resolves_the_flag(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
@@ -65,7 +65,7 @@ def test_qa_sees_a_recalls_impact_signs_it_and_resolves_the_flag(
     assert [(f["status"], f["resolved_by"]) for f in flags] == [("resolved", "qa1")]
 
 
-@pytest.mark.req("URS-095", negative=True)
+@pytest.mark.req("URS-074", negative=True)
 def test_a_recall_without_a_valid_signature_changes_nothing(plant: Plant, page: Page) -> None:
     qa = plant.person("qa1", "qa")
     warehouse = plant.person("warehouse1", "warehouse")

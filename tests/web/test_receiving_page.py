@@ -14,7 +14,7 @@ from tests.web.plant import BAG_GTIN, Plant
 from tests.web.test_desk_pages import sign_in
 
 
-@pytest.mark.req("URS-096", "URS-094")
+@pytest.mark.req("URS-075", "URS-073")
 def test_a_clerk_reads_a_supplier_label_sees_the_warning_and_receives(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
@@ -63,7 +63,7 @@ def test_a_clerk_reads_a_supplier_label_sees_the_warning_and_receives(
     no_serious_violations(page)
 
 
-@pytest.mark.req("URS-096", negative=True)
+@pytest.mark.req("URS-075", negative=True)
 def test_a_label_of_an_unknown_gtin_is_refused_before_anything_is_received(
     plant: Plant, page: Page
 ) -> None:

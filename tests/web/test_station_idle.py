@@ -16,7 +16,7 @@ def served_env() -> dict[str, str]:
     return {"STATION_IDLE_MINUTES": "0.05"}  # three seconds
 
 
-@pytest.mark.req("URS-091")
+@pytest.mark.req("URS-070")
 def test_an_idle_station_returns_to_the_badge_screen(plant: Plant, page: Page) -> None:
     operator = plant.person("operator1", "operator")
     plant.badge(operator, "BADGE-OP-1")

@@ -31,7 +31,7 @@ def badge_in(page: Page, base: str, code: str) -> None:
     page.keyboard.press("Enter")
 
 
-@pytest.mark.req("URS-090", "URS-091", "URS-094")
+@pytest.mark.req("URS-069", "URS-070", "URS-073")
 def test_an_operator_badges_in_and_scans_green_amber_and_red(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
@@ -124,8 +124,8 @@ def test_an_operator_badges_in_and_scans_green_amber_and_red(
     assert [f["code"] for f in scans[2]["flags"]] == ["QUARANTINED"]
 
 
-@pytest.mark.req("URS-091", negative=True)
-@pytest.mark.req("URS-094")
+@pytest.mark.req("URS-070", negative=True)
+@pytest.mark.req("URS-073")
 def test_a_wrong_pin_is_refused_on_the_station_screen(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
