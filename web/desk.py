@@ -13,10 +13,10 @@ from api import cookies
 from api.deps import NowDep, SessionDep, SettingsDep, TodayDep
 from models.lots import LotStatus, LotStatusChange
 from services.dock import lots
-from services.errors import SutraceError, Unauthorized
+from services.errors import SutraceError
 from services.quality import lot_status
-from services.trust import access, sessions, stations
-from web.pages import caller_for, desk_user, refusal, render, who
+from services.trust import access, sessions
+from web.pages import desk_user, refusal, render, sign_out_to, who
 
 router = APIRouter(include_in_schema=False)
 QUEUE = 200
@@ -55,14 +55,14 @@ async def sign_in(
     """As POST /api/v1/sessions: the same lockout, the same refusal at a station."""
     context = {"title": "Sign in", "next": _safe_next(next), "username": username}
     try:
-        if request.cookies.get(access.STATION_COOKIE):
-            try:
-                await stations.by_token(session, request.cookies.get(access.STATION_COOKIE))
-            except Unauthorized:
-                pass
-            else:
-                raise sessions.refuse_password_at_station()
-        started = await sessions.sign_in(session, username, password, now, settings)
+        started = await sessions.sign_in(
+            session,
+            username,
+            password,
+            now,
+            settings,
+            station_token=request.cookies.get(access.STATION_COOKIE),
+        )
     except SutraceError as exc:
         await refusal(session, exc)
         return render(request, "sign_in.html", {**context, "error": exc.detail}, exc.status)
@@ -73,17 +73,7 @@ async def sign_in(
 
 @router.post("/sign-out", response_class=HTMLResponse)
 async def sign_out(request: Request, session: SessionDep, now: NowDep) -> Response:
-    response = RedirectResponse("/sign-in", status_code=303)
-    try:
-        caller = await caller_for(
-            request, session, "DELETE", "/sessions/current", form=await request.form()
-        )
-    except SutraceError:
-        return response
-    if caller.credential.session_id is not None:
-        await sessions.end(session, caller.user, caller.credential.session_id, now, as_admin=False)
-    cookies.clear_session(request, response)
-    return response
+    return await sign_out_to(request, session, now, "/sign-in")
 
 
 @router.get("/qa", response_class=HTMLResponse)

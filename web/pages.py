@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import cookies
 from api.deps import SAFE_METHODS, now_of, presented
 from api.policy import allowed_roles
 from models.users import User
 from services.errors import Forbidden, SutraceError, Unauthorized
-from services.trust import access, credentials
+from services.trust import access, credentials, sessions
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -118,3 +120,21 @@ def who(user: User) -> dict[str, str]:
 
 def sign_in_url(next_path: str) -> str:
     return "/sign-in?next=" + quote(next_path, safe="")
+
+
+async def sign_out_to(
+    request: Request, session: AsyncSession, now: datetime, target: str
+) -> Response:
+    """As DELETE /api/v1/sessions/current: the caller's session ends now and its cookie is
+    cleared; then to `target`. Without a working session, only to `target`."""
+    response = RedirectResponse(target, status_code=303)
+    try:
+        caller = await caller_for(
+            request, session, "DELETE", "/sessions/current", form=await request.form()
+        )
+    except SutraceError:
+        return response
+    if caller.credential.session_id is not None:
+        await sessions.end(session, caller.user, caller.credential.session_id, now, as_admin=False)
+    cookies.clear_session(request, response)
+    return response

@@ -17,7 +17,7 @@ from services.dock.checks import BLOCK, WARN
 from services.errors import Forbidden, SutraceError, Unauthorized
 from services.line import batches, scanning, scans
 from services.trust import access, credentials, sessions, stations
-from web.pages import caller_for, refusal, render, who
+from web.pages import caller_for, refusal, render, sign_out_to, who
 
 router = APIRouter(include_in_schema=False)
 RECENT = 20
@@ -148,17 +148,7 @@ async def badge_in(
 @router.post("/station/sign-out", response_class=HTMLResponse)
 async def sign_out(request: Request, session: SessionDep, now: NowDep) -> Response:
     """The operator leaves (or the screen went idle): their session ends now."""
-    response = RedirectResponse("/station", status_code=303)
-    try:
-        caller = await caller_for(
-            request, session, "DELETE", "/sessions/current", form=await request.form()
-        )
-    except SutraceError:
-        return response
-    if caller.credential.session_id is not None:
-        await sessions.end(session, caller.user, caller.credential.session_id, now, as_admin=False)
-    cookies.clear_session(request, response)
-    return response
+    return await sign_out_to(request, session, now, "/station")
 
 
 @router.post("/station/scan", response_class=HTMLResponse)

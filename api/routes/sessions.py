@@ -12,8 +12,8 @@ from api.openapi import problems
 from api.routes import open_router, secured_router
 from models.common import Page
 from models.people import SessionPublic, SignedIn, SignIn
-from services.errors import Conflict, Unauthorized
-from services.trust import access, credentials, sessions, stations, users
+from services.errors import Conflict
+from services.trust import access, credentials, sessions, users
 
 open_routes = open_router("sessions")
 router = secured_router("sessions")
@@ -38,15 +38,14 @@ async def sign_in(
     """Sign in at a desk with username and password: sets the HttpOnly session cookie. Send
     the answer's `csrf_token` as `X-CSRF-Token` on every POST and DELETE made with the cookie.
     Wrong passwords count towards the same five-failure lockout as signatures."""
-    station_token = request.cookies.get(access.STATION_COOKIE)
-    if station_token:
-        try:
-            await stations.by_token(session, station_token)
-        except Unauthorized:
-            pass  # a stale station cookie: this browser is a desk now
-        else:
-            raise sessions.refuse_password_at_station()
-    started = await sessions.sign_in(session, body.username, body.password, now, settings)
+    started = await sessions.sign_in(
+        session,
+        body.username,
+        body.password,
+        now,
+        settings,
+        station_token=request.cookies.get(access.STATION_COOKIE),
+    )
     cookies.set_session(request, response, started.token, settings.session_max)
     return SignedIn(
         session=sessions.public(started.row, started.user.username, None, now),

@@ -63,9 +63,24 @@ def public(row: UserSession, username: str, station: str | None, now: datetime) 
 
 
 async def sign_in(
-    session: AsyncSession, username: str, password: str, now: datetime, settings: Settings
+    session: AsyncSession,
+    username: str,
+    password: str,
+    now: datetime,
+    settings: Settings,
+    *,
+    station_token: str | None = None,
 ) -> Started:
-    """Username + password at a desk. Wrong passwords count towards the password lockout."""
+    """Username + password at a desk. Wrong passwords count towards the password lockout. In
+    an enrolled station's browser (`station_token`) people badge in instead; a stale station
+    cookie is ignored: that browser is a desk now."""
+    if station_token:
+        try:
+            await stations.by_token(session, station_token)
+        except Unauthorized:
+            pass
+        else:
+            raise refuse_password_at_station()
     credentials.bind(session, Credential(kind="password"))
     user = (
         await session.execute(select(User).where(col(User.username) == username))
