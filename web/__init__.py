@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from web import auditor, desk, quality, receiving, station
+from web import auditor, desk, quality, receiving, station, trail
 from web.pages import STATIC, STATIC_URL, PageRefused, SignInNeeded, render, sign_in_url
 
 
@@ -29,5 +29,5 @@ def install(app: FastAPI) -> None:
     app.mount(STATIC_URL, StaticFiles(directory=STATIC), name="web")
     app.add_exception_handler(SignInNeeded, _sign_in_first)
     app.add_exception_handler(PageRefused, _refused)
-    for module in (station, desk, quality, receiving, auditor):
+    for module in (station, desk, quality, receiving, auditor, trail):
         app.include_router(module.router)

@@ -1,12 +1,13 @@
 """The auditor's view (`/audit-view`): one search box for any barcode, lot code, supplier lot,
-batch or chain-of-identity id; a unit's history, a lot's where-used, a batch's genealogy as
-links, "verify the chain", and the API's PDF and CSV downloads. Read-only: for the roles that
-read the audit trail (GET /api/v1/audit)."""
+batch or chain-of-identity id; a unit's history, a lot's where-used, a batch's genealogy as a
+tree of links that opens and closes without JavaScript, "verify the chain", and the API's PDF,
+CSV and zip downloads. Read-only: for the roles that read the audit trail (GET /api/v1/audit)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -154,5 +155,38 @@ async def batch_page(
         batch = await batches.get(session, batch_number)
     except SutraceError as exc:
         return render(request, "audit_search.html", {**context, "error": exc.detail}, 404)
-    context["trace"] = await backward.trace(session, batch)
+    context["trace"] = trace = await backward.trace(session, batch)
+    context["tree"] = genealogy_tree(trace["items"])
     return render(request, "audit_batch.html", context)
+
+
+def genealogy_tree(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The backward trace's items as nested nodes under the batch, from each item's path
+    ("batch B-2", "lot L-1", "batch B-1", "unit U-7"): a node is a lot, unit, assembly or batch,
+    with the uses recorded against it and what lies below it."""
+    lot_ids = {i["lot_code"]: i["lot"] for i in items}
+    root: dict[str, Any] = {"children": [], "index": {}}
+    for item in items:
+        node = root
+        for step in item["path"][1:]:
+            kind, _, name = step.partition(" ")
+            kind = "unit" if kind == "assembly" else kind  # an assembly is a unit with parts
+            child = node["index"].get((kind, name))
+            if child is None:
+                child = {
+                    "kind": kind,
+                    "name": name,
+                    "href": {
+                        "batch": f"/audit-view/batches/{quote(name, safe='')}",
+                        "unit": f"/audit-view/units/{quote(name, safe='')}",
+                        "lot": f"/audit-view/lots/{lot_ids.get(name, '')}",
+                    }[kind],
+                    "uses": [],
+                    "children": [],
+                    "index": {},
+                }
+                node["index"][(kind, name)] = child
+                node["children"].append(child)
+            node = child
+        node["uses"].append(item)
+    return list(root["children"])

@@ -1,21 +1,24 @@
 """The QA desk's other pages: open batch flags resolved under one signature (one or many, as
-POST /api/v1/flags/resolve), and a supplier recall whose impact is shown before it is signed
-(POST /api/v1/recalls)."""
+POST /api/v1/flags/resolve), a supplier recall whose impact is shown before it is signed
+(POST /api/v1/recalls), and blocked scans overridden as signed deviations
+(POST /api/v1/scans/{scan_id}/override)."""
 
 from __future__ import annotations
 
 import contextlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from api.deps import SessionDep
+from api.deps import SessionDep, TodayDep
 from models.batches import FlagsResolve, FlagStatus
 from models.lots import RecallCreate
+from models.scans import ScanOverride
+from services.dock import checks
 from services.errors import SutraceError
-from services.quality import flags, recalls
+from services.quality import flags, overrides, recalls
 from web.pages import desk_user, refusal, render, who
 
 router = APIRouter(include_in_schema=False)
@@ -132,3 +135,84 @@ async def recall(request: Request, session: SessionDep) -> Response:
                 session, fields["component_type"], fields["supplier_lot"]
             )
     return render(request, "qa_recall.html", context)
+
+
+OVERRIDE = ("POST", "/scans/{scan_id}/override")
+
+
+@router.get("/qa/overrides", response_class=HTMLResponse)
+async def blocked_scans(
+    request: Request,
+    session: SessionDep,
+    batch: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """Blocked scans of in-progress batches with their reasons, newest first (or one batch's)."""
+    user, csrf = await desk_user(request, session, *OVERRIDE)
+    context = await _blocked(session, (batch or "").strip() or None, user=who(user), csrf=csrf)
+    return render(request, "qa_overrides.html", context)
+
+
+@router.post("/qa/overrides/{scan_id}", response_class=HTMLResponse)
+async def override(
+    request: Request,
+    session: SessionDep,
+    today: TodayDep,
+    scan_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> Response:
+    """Accept a blocked scan as a deviation, signed with the QA person's password."""
+    form = await request.form()
+    user, csrf = await desk_user(request, session, *OVERRIDE, form)
+    person = who(user)
+    shown = str(form.get("batch", "")).strip()[:64] or None
+    try:
+        body = ScanOverride.model_validate(
+            {
+                "reason": str(form.get("reason", "")).strip() or None,
+                "deviation_ref": str(form.get("deviation_ref", "")).strip() or None,
+                "signature": {
+                    "password": str(form.get("password", "")),
+                    "meaning": "Deviation approved",
+                },
+            }
+        )
+    except ValidationError as exc:
+        message: dict[str, Any] = {"kind": "bad", "text": f"Not signed: {_problems(exc)}"}
+    else:
+        try:
+            done = await overrides.override(session, user, scan_id, body, today)
+        except SutraceError as exc:
+            await refusal(session, exc)
+            message = {"kind": "bad", "text": exc.detail}
+        else:
+            message = {
+                "kind": "good",
+                "text": f"Scan {done.id} ({done.barcode}) into batch {done.batch} is accepted as "
+                f"deviation {body.deviation_ref}, signed by {person['username']}.",
+                "batch": done.batch,
+            }
+    context = await _blocked(session, shown, user=person, csrf=csrf)
+    return render(request, "qa_overrides.html", {**context, "message": message})
+
+
+async def _blocked(session: SessionDep, batch: str | None, **context: Any) -> dict[str, Any]:
+    rows, total = await overrides.awaiting(session, batch=batch, limit=SHOWN)
+    return {
+        **context,
+        "title": "Blocked scans",
+        "batch": batch or "",
+        "scans": [
+            {
+                "scan": scan,
+                "blocking": [f for f in scan.flags if f["severity"] == checks.BLOCK],
+                "warnings": [f for f in scan.flags if f["severity"] != checks.BLOCK],
+                # From the flags stored with the scan: a hint; the override decides again.
+                "fixed": [
+                    f
+                    for f in scan.flags
+                    if f["severity"] == checks.BLOCK and f["code"] not in checks.OVERRIDABLE
+                ],
+            }
+            for scan in rows
+        ],
+        "total": total,
+    }

@@ -1,5 +1,6 @@
 """QA overrides a blocked scan as a signed deviation: every blocking flag, re-checked now, must be
 overridable; each is recorded on the batch as a resolved deviation. The scan is kept, marked.
+The blocked scans still open to an override are listed for the QA desk.
 
 The re-check reads the batch, unit and lot under their locks (services.locks), so what it decided
 on is what the consumption writes against."""
@@ -8,13 +9,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from models.base import utcnow
 from models.batches import Batch, BatchStatus
 from models.catalog import ComponentType
 from models.lots import Lot
-from models.scans import ACCEPTED, BLOCKED, ScanOverride, ScanPublic
+from models.scans import ACCEPTED, BLOCKED, Scan, ScanOverride, ScanPublic
 from models.units import Unit
 from models.users import User
 from services.dock import checks
@@ -126,3 +129,41 @@ async def override(
         signature=seal,
     )
     return public
+
+
+async def awaiting(
+    session: AsyncSession, *, batch: str | None, limit: int
+) -> tuple[list[ScanPublic], int]:
+    """Blocked scans QA may still decide on, newest first: those of in-progress batches that name
+    a lot (a barcode that matched nothing has nothing to accept), with each scan's lot, unit and
+    type joined. Whether each may be overridden is decided again when it is signed."""
+    conditions = [
+        col(Scan.outcome) == BLOCKED,
+        col(Scan.lot_id).is_not(None),
+        col(Batch.status) == BatchStatus.in_progress,
+    ]
+    if batch is not None:
+        conditions.append(col(Batch.batch_number) == batch)
+    total = (
+        await session.execute(
+            select(func.count())
+            .select_from(Scan)
+            .join(Batch, col(Batch.id) == col(Scan.batch_id))
+            .where(*conditions)
+        )
+    ).scalar_one()
+    rows = await session.execute(
+        select(Scan, Batch, Lot, Unit, col(ComponentType.code))
+        .join(Batch, col(Batch.id) == col(Scan.batch_id))
+        .join(Lot, col(Lot.id) == col(Scan.lot_id))
+        .outerjoin(Unit, col(Unit.id) == col(Scan.unit_id))
+        .join(ComponentType, col(ComponentType.id) == col(Lot.component_type_id))
+        .where(*conditions)
+        .order_by(col(Scan.id).desc())
+        .limit(limit)
+    )
+    page = [
+        await scans.scan_public(session, scan, batch=b, lot=lot, unit=unit, type_code=code)
+        for scan, b, lot, unit, code in rows
+    ]
+    return page, total
