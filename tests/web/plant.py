@@ -61,6 +61,15 @@ class Plant:
         )
         return Person(username, {"Authorization": f"Bearer {done['key']['key']}"})
 
+    def line_staff(self) -> tuple[Person, Person, Person, Person]:
+        """QA, warehouse, a supervisor and an operator: who a line's scans need."""
+        return (
+            self.person("qa1", "qa"),
+            self.person("warehouse1", "warehouse"),
+            self.person("supervisor1", "supervisor"),
+            self.person("operator1", "operator"),
+        )
+
     def badge(self, person: Person, badge: str) -> None:
         self.call(
             "POST", f"/users/{person.username}/badges", ADMIN_HEADERS, 201, json={"badge": badge}

@@ -22,10 +22,7 @@ from tests.web.test_desk_pages import sign_in
 def test_qa_overrides_a_blocked_scan_with_a_signature(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
-    qa = plant.person("qa1", "qa")
-    warehouse = plant.person("warehouse1", "warehouse")
-    supervisor = plant.person("supervisor1", "supervisor")
-    operator = plant.person("operator1", "operator")
+    qa, warehouse, supervisor, operator = plant.line_staff()
     plant.component_type(qa, "BAG-500", BAG_GTIN)
     lot = plant.lot(warehouse, "BAG-500", "SL-Q")  # quarantined: a scan of it is blocked
     plant.batch(supervisor, "B-5", [{"component_type": "BAG-500", "quantity": 1}])
@@ -42,6 +39,7 @@ def test_qa_overrides_a_blocked_scan_with_a_signature(
     expect(card).to_contain_text(f"Scan {blocked['scan_id']}")
     expect(card).to_contain_text("QUARANTINED")
     expect(card).to_contain_text("operator1 at LINE-1")
+    screenshot(page, "qa-overrides", request)
     no_serious_violations(page)
 
     card.get_by_label("Deviation reference").fill("DEV-2026-014")
@@ -62,12 +60,12 @@ def test_qa_overrides_a_blocked_scan_with_a_signature(
         "into batch B-5 is accepted as deviation DEV-2026-014, signed by qa1"
     )
     expect(page.get_by_text("No blocked scan is waiting for a decision.")).to_be_visible()
-    screenshot(page, "qa-overrides", request)
     no_serious_violations(page)
 
     page.get_by_role("link", name="See batch B-5").click()
     expect(page.get_by_role("heading", name="Batch B-5")).to_be_visible()
-    expect(page.locator(".tree")).to_contain_text("deviation DEV-2026-014 (QUARANTINED, signed by qa1)")
+    deviation = "deviation DEV-2026-014 (QUARANTINED, signed by qa1)"
+    expect(page.locator(".tree")).to_contain_text(deviation)
 
     flags = plant.call("GET", "/batches/B-5/flags", qa.headers)["items"]
     assert [(f["code"], f["deviation_ref"], f["resolved_by"]) for f in flags] == [
@@ -143,10 +141,7 @@ def test_an_auditor_filters_the_trail_by_user_and_time(
 def test_an_auditor_opens_a_batchs_tree_down_to_a_lot_and_its_where_used(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
-    qa = plant.person("qa1", "qa")
-    warehouse = plant.person("warehouse1", "warehouse")
-    supervisor = plant.person("supervisor1", "supervisor")
-    operator = plant.person("operator1", "operator")
+    qa, warehouse, supervisor, operator = plant.line_staff()
     plant.person("auditor1", "auditor")
     plant.component_type(qa, "BAG-500", BAG_GTIN)
     plant.component_type(qa, "CELLS", KIT_GTIN)
@@ -199,3 +194,37 @@ def test_an_auditor_opens_a_batchs_tree_down_to_a_lot_and_its_where_used(
     page.get_by_role("link", name="Its audit trail").click()
     expect(page.get_by_label("Entity id, number or barcode")).to_have_value(str(bag["id"]))
     expect(page.locator("table.trail tbody")).to_contain_text("warehouse1")
+
+
+@pytest.mark.req("URS-074")
+def test_qa_resolves_two_flags_under_one_signature(plant: Plant, page: Page) -> None:
+    qa, warehouse, supervisor, operator = plant.line_staff()
+    plant.component_type(qa, "BAG-500", BAG_GTIN)
+    lot = plant.release(qa, plant.lot(warehouse, "BAG-500", "SL-F")["id"])
+    for number in ("B-11", "B-12"):
+        plant.batch(supervisor, number, [{"component_type": "BAG-500", "quantity": 1}])
+        scan = {"barcode": lot["code"], "batch": number, "station": "LINE-1"}
+        plant.call("POST", "/scans", operator.headers, 201, json=scan)
+    quarantine = {
+        "status": "quarantined",
+        "reason": "Supplier complaint under review",
+        "signature": {"password": PASSWORD, "meaning": "Quarantined"},
+    }
+    plant.call("POST", f"/lots/{lot['id']}/status", qa.headers, json=quarantine)
+
+    sign_in(page, f"{plant.base}/qa/flags", "qa1")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    for row in rows.all():
+        row.get_by_role("checkbox").check()
+    page.get_by_label("Investigation and outcome").fill("Complaint closed; lots conform")
+    page.get_by_label("Your password (signature)").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("2 flags resolved, signed by qa1")
+    expect(page.get_by_text("No open flags.")).to_be_visible()
+    flags = plant.call("GET", "/flags", qa.headers)["items"]
+    assert sorted((f["batch"], f["status"], f["resolved_by"]) for f in flags) == [
+        ("B-11", "resolved", "qa1"),
+        ("B-12", "resolved", "qa1"),
+    ]
+    assert {f["resolution"]["reason"] for f in flags} == {"Complaint closed; lots conform"}

@@ -16,10 +16,7 @@ from tests.web.test_desk_pages import sign_in
 def test_qa_sees_a_recalls_impact_signs_it_and_resolves_the_flag(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
-    qa = plant.person("qa1", "qa")
-    warehouse = plant.person("warehouse1", "warehouse")
-    supervisor = plant.person("supervisor1", "supervisor")
-    operator = plant.person("operator1", "operator")
+    qa, warehouse, supervisor, operator = plant.line_staff()
     plant.component_type(qa, "BAG-500", BAG_GTIN)
     lot = plant.release(qa, plant.lot(warehouse, "BAG-500", "SL-R")["id"])
     plant.batch(supervisor, "B-9", [{"component_type": "BAG-500", "quantity": 2}])
