@@ -39,6 +39,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    """The 1-minute load average and the cores: figures from a loaded machine say so."""
+    return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
 @contextmanager
 def fresh_database(kind: str) -> Iterator[str]:
     """A new database built by `alembic upgrade head`; yields its URL, drops it afterwards."""
