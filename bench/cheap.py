@@ -60,7 +60,7 @@ def main() -> None:
 
 def measure(url: str, app: str, label: str, path: str, headers: str, args: Any) -> str:
     """Serve `app`, warm it for a second, then drive GET `path` closed-loop."""
-    process, base = start({"DATABASE_URL": url}, workers=args.workers, app=app)
+    process, base = start({"DATABASE_URL": url}, workers=args.workers, app=app, wait=180)
     try:
 
         def request(_: int) -> tuple[str, str, bytes, str]:

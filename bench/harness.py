@@ -107,7 +107,8 @@ def make_users(url: str, roles: list[Role]) -> dict[Role, str]:
 @contextmanager
 def served(url: str, workers: int = 1, app: str = "api.main:app") -> Iterator[str]:
     """Serve `app` on `url`; SUTRACE_SERVED_LOG=FILE keeps its log."""
-    process, base = start({"DATABASE_URL": url}, workers=workers, app=app)
+    # A loaded machine can take most of a minute to import the app in two workers at once.
+    process, base = start({"DATABASE_URL": url}, workers=workers, app=app, wait=180)
     try:
         yield base
     finally:
