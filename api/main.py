@@ -36,8 +36,7 @@ from api.routes import (
 )
 from services.clock import Clock
 from services.config import Settings
-from services.db import make_engine, make_sessionmaker
-from services.health import DatabaseProbe
+from services.db import DatabaseProbe, make_engine, make_sessionmaker
 from services.trust import audit as audit_service
 from services.trust import users as user_service
 from services.trust.events import Signal

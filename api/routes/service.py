@@ -11,7 +11,7 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import problem
 from api.openapi import problems
 from api.routes import secured_router
-from services.health import DatabaseProbe
+from services.db import DatabaseProbe
 
 public_router = APIRouter(tags=["service"])
 router = secured_router("service")
@@ -36,7 +36,7 @@ class Version(BaseModel):
 )
 async def healthz(request: Request) -> Health | JSONResponse:
     """Live and able to reach the database: it answered a `SELECT 1` within the last second
-    (one probe per worker per second, however often this is polled; services/health.py)."""
+    (one probe per worker per second, however often this is polled; services/db.py)."""
     probe: DatabaseProbe = request.app.state.database_probe
     if not await probe.reachable():
         return problem(
