@@ -36,7 +36,7 @@ from api.routes import (
 )
 from services.clock import Clock
 from services.config import Settings
-from services.db import make_engine, make_sessionmaker
+from services.db import DatabaseProbe, make_engine, make_sessionmaker
 from services.trust import audit as audit_service
 from services.trust import users as user_service
 from services.trust.events import Signal
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
+    app.state.database_probe = DatabaseProbe(engine)
     app.state.version = VERSION
     app.state.signal = Signal()  # events were sequenced: wake the event streams
     app.state.clock = Clock()  # sessions expire by it; tests move it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -11,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import problem
 
 MAX_BODY_BYTES = 1024 * 1024
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 class _BodyTooLarge(HTTPException):
@@ -31,10 +33,11 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        url = unquote(scope.get("path", "")) + unquote(
-            scope.get("query_string", b"").decode("latin-1")
-        )
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        # One regular expression per part: every request passes here (unquote returns a string
+        # without '%' as it is).
+        if _CONTROL.search(unquote(scope.get("path", ""))) or _CONTROL.search(
+            unquote(scope.get("query_string", b"").decode("latin-1"))
+        ):
             await problem(400, "INVALID_URL", "The URL contains control characters; remove them.")(
                 scope, receive, send
             )

@@ -13,7 +13,6 @@ import os
 import re
 import sys
 import time
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -53,9 +52,17 @@ def count_scan(outcome: str, flags: list[dict[str, Any]]) -> None:
 
 
 class JsonFormatter(logging.Formatter):
+    # The timestamp has whole seconds: formatted once per second, not once per line.
+    _second = -1
+    _stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z")
+            self._second = second
         entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "ts": self._stamp,
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -68,6 +75,11 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on stderr for every sutrace logger; set once per process."""
+    # What no line prints is not gathered for every record (the logging documentation's
+    # "Optimization"): thread, process and multiprocessing names.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger("sutrace")
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return
@@ -79,8 +91,23 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 class ObservabilityMiddleware:
+    """A request id, the latency histogram and the access line, for every HTTP request.
+
+    Pure ASGI and cheap on purpose (`/healthz` is polled, and every scan passes here; measured
+    in process, the logging module's record, formatter and handler cost more than the rest of
+    the middleware together). The id is 16 random bytes in hex; per (method, route template,
+    status) the histogram's labelled child and the line's escaped middle are made once and
+    kept (bounded: the app's routes times the statuses it answers); the access line is one
+    f-string in the JsonFormatter's shape, written to stderr as one write, and only while the
+    `sutrace.access` logger is enabled for INFO (so logging configuration still silences it).
+    Every value in it is a known-safe string or a number: a generated or pattern-checked id,
+    a route template, a method httptools accepted (escaped once by json.dumps anyway)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._per_route: dict[tuple[str, str, int], tuple[Any, str]] = {}
+        self._second = -1
+        self._stamp = ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,20 +131,32 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route(scope)
-            REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
-            log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    }
-                },
-            )
+            key = (scope["method"], _route(scope), status)
+            known = self._per_route.get(key)
+            if known is None:
+                method, route, _ = key
+                middle = (
+                    f'"method": {json.dumps(method)}, "route": {json.dumps(route)}, '
+                    f'"status": {status}'
+                )
+                known = (REQUEST_SECONDS.labels(method, route, str(status)), middle)
+                self._per_route[key] = known
+            timer, middle = known
+            timer.observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
+                sys.stderr.write(
+                    f'{{"ts": "{self._timestamp()}", "level": "info", "logger": "{log.name}", '
+                    f'"msg": "request", "request_id": "{request_id}", {middle}, '
+                    f'"duration_ms": {round(elapsed * 1000, 2)}}}\n'
+                )
+
+    def _timestamp(self) -> str:
+        """Now as the JsonFormatter writes it (local time, whole seconds), made once a second."""
+        second = int(time.time())
+        if second != self._second:
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(second))
+            self._second = second
+        return self._stamp
 
 
 def _request_id(scope: Scope) -> str:
@@ -126,7 +165,7 @@ def _request_id(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if REQUEST_ID.match(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def _route(scope: Scope) -> str:

@@ -158,6 +158,8 @@ def build(app: FastAPI) -> dict[str, Any]:
         for method, operation in operations.items():
             if path.startswith(API_PREFIX):
                 _secure(method.upper(), path, operation, schemas)
+            else:
+                _declared_only(operation)
     return schema
 
 
@@ -261,19 +263,31 @@ def _secure(method: str, path: str, operation: dict[str, Any], schemas: dict[str
     for code_status in sorted(set(declared) | set(derived)):
         codes = list(dict.fromkeys([*derived.get(code_status, []), *declared.get(code_status, [])]))
         strict = code_status in declared or code_status in exhaustive
-        answer = responses.setdefault(
-            str(code_status), {"description": TITLES.get(code_status, "")}
-        )
-        answer["description"] = (
-            answer.get("description") or TITLES.get(code_status, "")
-        ) + f" Codes: {', '.join(codes)}."
-        code_schema: dict[str, Any] = {"enum": codes} if strict else {"examples": codes}
-        content = answer.setdefault("content", {})
-        content.pop("application/json", None)
-        content[PROBLEM_JSON] = {
-            **content.get(PROBLEM_JSON, {}),
-            "schema": {"allOf": [{"$ref": REF + "Problem"}], "properties": {"code": code_schema}},
-        }
+        _answer_problem(responses, code_status, codes, strict=strict)
+
+
+def _declared_only(operation: dict[str, Any]) -> None:
+    """An operation outside /api/v1 (health, metrics): only the problems it declares itself."""
+    responses: dict[str, Any] = operation.get("responses", {})
+    for status, answer in list(responses.items()):
+        if CODES_KEY in answer:
+            _answer_problem(responses, int(status), answer.pop(CODES_KEY), strict=True)
+
+
+def _answer_problem(
+    responses: dict[str, Any], status: int, codes: list[str], *, strict: bool
+) -> None:
+    answer = responses.setdefault(str(status), {"description": TITLES.get(status, "")})
+    answer["description"] = (
+        answer.get("description") or TITLES.get(status, "")
+    ) + f" Codes: {', '.join(codes)}."
+    code_schema: dict[str, Any] = {"enum": codes} if strict else {"examples": codes}
+    content = answer.setdefault("content", {})
+    content.pop("application/json", None)
+    content[PROBLEM_JSON] = {
+        **content.get(PROBLEM_JSON, {}),
+        "schema": {"allOf": [{"$ref": REF + "Problem"}], "properties": {"code": code_schema}},
+    }
 
 
 def _derived(

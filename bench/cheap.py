@@ -1,11 +1,14 @@
-"""The cost of a cheap request: `/healthz` (middleware, one `SELECT 1`) and `GET /me` (the same
-plus the API key lookup), closed-loop, on a fresh PostgreSQL database served as in production.
+"""The cost of a cheap request: `/healthz` (the middleware; the database probe at most once a
+second per worker) and `GET /me` (the middleware, the key lookup in a unit of work), closed-loop,
+on a fresh PostgreSQL database served as in production; and, for reference, FastAPI alone
+answering a constant `/healthz` (bench/ceiling_app.py) served the same way.
 
     .venv/bin/python -m bench.cheap [--seconds 10] [--workers 2] [--connections 32]
 
-Prints requests/s with p50/p99 for each, and the server's CPU time per request (user + system
-of every uvicorn process, from /proc): on a machine shared with other work the rate says little,
-the CPU per request still says what a request costs. Asserts nothing about speed.
+Prints requests/s with p50/p99 for each, the server's CPU time per request (user + system of
+every uvicorn process, from /proc) and the load average when it ended: on a machine shared with
+other work the rate says little, the CPU per request still says what a request costs. Asserts
+nothing about speed.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import argparse
 import asyncio
 import os
 from pathlib import Path
+from typing import Any
 
-from bench.harness import fresh_database, machine, make_users, summary
+from bench.harness import fresh_database, load_average, machine, make_users, summary
 from bench.loadgen import drive
 from models.users import Role
 from tests.served import kill, start
@@ -45,27 +49,35 @@ def main() -> None:
     print(machine())
     with fresh_database("postgresql") as url:
         key = make_users(url, [Role.operator])[Role.operator]
-        process, base = start({"DATABASE_URL": url}, workers=args.workers)
-        try:
-            for label, path, headers in (
-                ("/healthz", "/healthz", ""),
-                ("GET /me (key)", "/api/v1/me", f"Authorization: Bearer {key}\r\n"),
-            ):
+        runs = (
+            ("/healthz", "api.main:app", "/healthz", ""),
+            ("GET /me (key)", "api.main:app", "/api/v1/me", f"Authorization: Bearer {key}\r\n"),
+            ("FastAPI alone: /healthz", "bench.ceiling_app:app", "/healthz", ""),
+        )
+        for label, app, path, headers in runs:
+            print(measure(url, app, label, path, headers, args))
 
-                def request(_: int, p: str = path, h: str = headers) -> tuple[str, str, bytes, str]:
-                    return "GET", p, b"", h
 
-                used = cpu_seconds(process.pid)
-                result = asyncio.run(drive(base, args.connections, args.seconds, request))
-                used = cpu_seconds(process.pid) - used
-                done = sum(result.statuses.values())
-                print(
-                    f"{label}: {done / result.seconds:.0f}/s statuses={result.statuses} "
-                    f"{summary(result.latencies_ms)}; server CPU {used / done * 1000:.2f} ms "
-                    "per request"
-                )
-        finally:
-            kill(process)
+def measure(url: str, app: str, label: str, path: str, headers: str, args: Any) -> str:
+    """Serve `app`, warm it for a second, then drive GET `path` closed-loop."""
+    process, base = start({"DATABASE_URL": url}, workers=args.workers, app=app, wait=180)
+    try:
+
+        def request(_: int) -> tuple[str, str, bytes, str]:
+            return "GET", path, b"", headers
+
+        asyncio.run(drive(base, 4, 1, request))
+        used = cpu_seconds(process.pid)
+        result = asyncio.run(drive(base, args.connections, args.seconds, request))
+        used = cpu_seconds(process.pid) - used
+    finally:
+        kill(process)
+    done = sum(result.statuses.values())
+    return (
+        f"{label}: {done / result.seconds:,.0f}/s statuses={result.statuses} "
+        f"{summary(result.latencies_ms)}; server CPU {used / done * 1000:.2f} ms per request; "
+        f"load average {load_average()}"
+    )
 
 
 if __name__ == "__main__":

@@ -39,6 +39,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    """The 1-minute load average and the cores: figures from a loaded machine say so."""
+    return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
 @contextmanager
 def fresh_database(kind: str) -> Iterator[str]:
     """A new database built by `alembic upgrade head`; yields its URL, drops it afterwards."""
@@ -102,7 +107,8 @@ def make_users(url: str, roles: list[Role]) -> dict[Role, str]:
 @contextmanager
 def served(url: str, workers: int = 1, app: str = "api.main:app") -> Iterator[str]:
     """Serve `app` on `url`; SUTRACE_SERVED_LOG=FILE keeps its log."""
-    process, base = start({"DATABASE_URL": url}, workers=workers, app=app)
+    # A loaded machine can take most of a minute to import the app in two workers at once.
+    process, base = start({"DATABASE_URL": url}, workers=workers, app=app, wait=180)
     try:
         yield base
     finally:

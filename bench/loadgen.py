@@ -79,3 +79,37 @@ async def drive(
     await asyncio.gather(*(worker(i) for i in range(connections)))
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def drive_at_rate(
+    base: str,
+    connections: int,
+    rate: float,
+    seconds: float,
+    next_request: Callable[[int], tuple[str, str, bytes, str]],
+) -> Result:
+    """Open loop: `connections` stations together send `rate` requests a second, evenly
+    spaced, for `seconds`. Station i sends at i/rate, (i + connections)/rate, ...; a station
+    whose answer comes late sends its next request as soon as it can. Latency is counted from
+    the time a request was due, not sent, so a slow server cannot hide its queue by delaying
+    the requests (coordinated omission)."""
+    result = Result()
+    started = time.perf_counter() + 0.2  # every connection opened first
+
+    async def station(index: int) -> None:
+        connection = await Connection.open(base)
+        try:
+            turn = 0
+            while (due := started + (index + turn * connections) / rate) < started + seconds:
+                turn += 1
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                method, path, body, headers = next_request(index)
+                status, _ = await connection.request(method, path, body, headers)
+                result.latencies_ms.append((time.perf_counter() - due) * 1000)
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+        finally:
+            connection.close()
+
+    await asyncio.gather(*(station(i) for i in range(connections)))
+    result.seconds = time.perf_counter() - started
+    return result

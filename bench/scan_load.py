@@ -1,14 +1,23 @@
-"""Scan throughput at the line: realistic volume on PostgreSQL, 32 concurrent scanners, and the
-ceiling of the same stack doing one INSERT per request.
+"""Scan throughput at the line: a realistic mix on PostgreSQL served as in production, closed-loop
+and at a fixed arrival rate, a hot lot, `/healthz` on the same server, and the ceiling of the
+same stack doing one INSERT per request.
 
     .venv/bin/python -m bench.scan_load [--seconds 20] [--workers 2] [--connections 32]
+        [--rate 100] [--stations 50] [--quick]
 
-Seeds a fresh PostgreSQL database (2,000 lots, 50,000 units, 200 batches in progress) with
-plain SQL, serves the app as the README recommends for production (uvicorn, two workers), and
-drives a mix of accepted and blocked scans (each scanner a keep-alive connection) for a fixed
-time. Then it serves bench/ceiling_app.py the same way and drives one-INSERT requests. Prints
-scans/s, p50/p99 latency, the ceiling and the ratio, and checks that every 201 answered is a
-committed, accepted scan in the database. Asserts nothing about speed.
+Seeds a fresh database (bench/scan_seed.py: every batch has a BOM, a tenth of the lots were made
+by another batch), serves the app with uvicorn and `--workers` workers, and runs, in order:
+1. `/healthz`, closed-loop at `--connections`;
+2. the scan mix, closed-loop at `--connections` (each a keep-alive scanner sending its next scan
+   when the last is answered): 85 % units of released lots, 10 % lot-tracked scans by lot code,
+   5 % units of quarantined or recalled lots (blocked), each into a random batch in progress;
+3. the same mix at a fixed arrival rate (`--rate` scans/s from `--stations` stations; latency
+   from when each scan was due, so queueing counts);
+4. the hot lot: `--connections` scanners using units of one lot, into random batches;
+5. the ceiling (bench/ceiling_app.py), unless `--quick`.
+Then it checks that every 201 answered is a committed, accepted scan, and prints one table with
+the load average at the end of each run: figures from a machine shared with other work say so.
+`--quick` runs each for 8 s (about two minutes in all). Asserts nothing about speed.
 """
 
 from __future__ import annotations
@@ -18,153 +27,75 @@ import asyncio
 import json
 import random
 import statistics
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import psycopg
 
-from bench.harness import fresh_database, machine, make_users, percentile, served
-from bench.loadgen import Result, drive
+from bench.harness import fresh_database, load_average, machine, make_users, percentile, served
+from bench.loadgen import Result, drive, drive_at_rate
+from bench.scan_seed import LOTS, Line, seed
 from models.users import Role
-from services.barcodes.gtin import gtin_check_digit
 
-TYPES = 20
-LOTS = 2_000
-UNITS_PER_SERIAL_LOT = 50
-BATCHES = 200
+Request = tuple[str, str, bytes, str]
 
 
-def _gtin(n: int) -> str:
-    body = f"0061414{n:06d}"
-    return body + str(gtin_check_digit(body))
+class Scans:
+    """One stream of scan requests over the whole run: no unit or client scan id is used twice."""
 
+    def __init__(self, keys: list[str], line: Line) -> None:
+        self.keys, self.line = keys, line
+        self.sent = 0
+        self.rng = random.Random(11)
 
-def seed(url: str) -> dict[str, list[str]]:
-    """Bulk-insert types, lots, units and batches; returns barcodes by what a scan will do."""
-    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
-    now = datetime.now(UTC)
-    today = date.today()
-    rng = random.Random(7)
-    released_units: list[str] = []
-    blocked_units: list[str] = []
-    lot_codes: list[str] = []
-    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO component_type (id, code, name, category, tracking, risk, gtin, "
-            "has_expiry, expiry_warning_days, is_assembly, created_at, created_by) VALUES "
-            "(%s, %s, %s, 'bag', %s, 'high', %s, true, 30, false, %s, 'bench')",
-            [
-                (
-                    t,
-                    f"TYPE-{t:02d}",
-                    f"Type {t}",
-                    "serial" if t <= TYPES // 2 else "lot",
-                    _gtin(t),
-                    now,
-                )
-                for t in range(1, TYPES + 1)
-            ],
-        )
-        lots, units = [], []
-        unit_id = 0
-        for lot_id in range(1, LOTS + 1):
-            serial = lot_id <= LOTS // 2
-            type_id = rng.randint(1, TYPES // 2) if serial else rng.randint(TYPES // 2 + 1, TYPES)
-            status = rng.choices(["released", "quarantined", "recalled"], [90, 5, 5])[0]
-            quantity = UNITS_PER_SERIAL_LOT if serial else 100_000
-            code = f"L-{lot_id:06d}"
-            lots.append(
-                (
-                    lot_id,
-                    code,
-                    type_id,
-                    f"SL{lot_id:05d}",
-                    quantity,
-                    quantity,
-                    UNITS_PER_SERIAL_LOT if serial else 0,
-                    today + timedelta(days=400),
-                    f"COA-{lot_id}",
-                    status,
-                    now,
-                )
-            )
-            if serial:
-                for _ in range(UNITS_PER_SERIAL_LOT):
-                    unit_id += 1
-                    barcode = f"U-{unit_id:08d}"
-                    units.append((unit_id, barcode, lot_id, type_id, now))
-                    (released_units if status == "released" else blocked_units).append(barcode)
-            elif status == "released":
-                lot_codes.append(code)
-        cur.executemany(
-            "INSERT INTO lot (id, code, component_type_id, supplier_lot, quantity_received, "
-            "quantity_left, units_registered, expiry_date, coa_ref, status, received_at, "
-            "received_by) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,'bench')",
-            lots,
-        )
-        with cur.copy(
-            "COPY unit (id, barcode, lot_id, component_type_id, created_at, status, "
-            "created_by) FROM STDIN"
-        ) as copy:
-            for row in units:
-                copy.write_row((*row, "available", "bench"))
-        cur.executemany(
-            "INSERT INTO batch (id, batch_number, product, coi, status, created_at, created_by, "
-            "started_at) VALUES (%s, %s, 'CAR-T', %s, 'in_progress', %s, 'bench', %s)",
-            [(b, f"B-{b:04d}", f"COI-{b:05d}", now, now) for b in range(1, BATCHES + 1)],
-        )
-        cur.execute("UPDATE counter SET value = %s WHERE name = 'lot'", (LOTS,))
-        cur.execute("UPDATE counter SET value = %s WHERE name = 'unit'", (unit_id,))
-        for table in ("component_type", "lot", "batch"):
-            cur.execute(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
-        cur.execute("ANALYZE")
-    rng.shuffle(released_units)
-    return {"accept": released_units, "block": blocked_units, "lots": lot_codes}
-
-
-def scan_requests(keys: list[str], seed_data: dict[str, list[str]]):  # type: ignore[no-untyped-def]
-    """80 % units that will be accepted, 10 % lot-tracked scans by lot code (accepted), 10 %
-    units of quarantined or recalled lots (blocked)."""
-    accept = list(seed_data["accept"])
-    block, lots = seed_data["block"], seed_data["lots"]
-    counter = iter(range(10**9))
-    rng = random.Random(11)
-
-    def next_request(worker: int) -> tuple[str, str, bytes, str]:
-        n = next(counter)
-        kind = n % 10
-        if kind == 9:
-            barcode, quantity = rng.choice(block), 1
-        elif kind == 8:
-            barcode, quantity = rng.choice(lots), 1
+    def mixed(self, worker: int) -> Request:
+        kind = self.sent % 20
+        if kind == 0:
+            barcode = self.rng.choice(self.line.block)
+        elif kind in (1, 2):
+            barcode = self.rng.choice(self.line.lots)
         else:
-            barcode, quantity = accept.pop(), 1
+            barcode = self._take(self.line.accept)
+        return self._scan(worker, barcode)
+
+    def hot(self, worker: int) -> Request:
+        return self._scan(worker, self._take(self.line.hot))
+
+    def _take(self, units: list[str]) -> str:
+        if not units:
+            raise RuntimeError("the seeded units ran out: run with fewer --seconds")
+        return units.pop()
+
+    def _scan(self, worker: int, barcode: str) -> Request:
+        self.sent += 1
         body = {
             "barcode": barcode,
-            "batch": f"B-{rng.randint(1, BATCHES):04d}",
+            "batch": self.rng.choice(self.line.batches),
             "station": f"ST-{worker:02d}",
-            "quantity": quantity,
-            "client_scan_id": f"w{worker}-{n}",
+            "quantity": 1,
+            "client_scan_id": f"w{worker}-{self.sent}",
         }
-        return (
-            "POST",
-            "/api/v1/scans",
-            json.dumps(body).encode(),
-            f"Authorization: Bearer {keys[worker % len(keys)]}\r\n",
-        )
-
-    return next_request
+        headers = f"Authorization: Bearer {self.keys[worker % len(self.keys)]}\r\n"
+        return "POST", "/api/v1/scans", json.dumps(body).encode(), headers
 
 
-def report(label: str, result: Result, ok: int) -> float:
-    rate = ok / result.seconds
+@dataclass
+class Row:
+    label: str
+    figure: str
+    target: str
+    load: str
+
+
+def measured(label: str, result: Result, ok_status: int, target: str) -> Row:
     lat = result.latencies_ms
-    print(
-        f"{label}: {rate:,.0f} ok/s over {result.seconds:.1f} s "
-        f"({sum(result.statuses.values()):,} requests, "
-        f"statuses {dict(sorted(result.statuses.items()))}); "
-        f"latency p50 {statistics.median(lat):.1f} ms, p99 {percentile(lat, 0.99):.1f} ms"
+    ok = result.statuses.get(ok_status, 0)
+    statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(result.statuses.items()))
+    figure = (
+        f"{ok / result.seconds:,.0f} {'accepted' if ok_status == 201 else 'ok'}/s, "
+        f"p50 {statistics.median(lat):.1f} ms, p99 {percentile(lat, 0.99):.1f} ms ({statuses})"
     )
-    return rate
+    return Row(label, figure, target, load_average())
 
 
 def main() -> None:
@@ -172,44 +103,95 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--stations", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="8 s per run, no ceiling")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    seconds = 8.0 if args.quick else args.seconds
+    print(f"machine: {machine()}; load average {load_average()}")
     with fresh_database("postgresql") as url:
-        data = seed(url)
+        line = seed(url, hot_units=int(max(5_000, 1_500 * seconds)))
         keys = list(make_users(url, [Role.operator, Role.supervisor, Role.qa]).values())
         print(
-            f"seeded {LOTS:,} lots, {len(data['accept']) + len(data['block']):,} units, "
-            f"{BATCHES} batches in progress"
+            f"seeded {LOTS:,} lots ({line.from_batches} made by a batch), "
+            f"{len(line.accept) + len(line.block):,} units, {len(line.batches)} batches in "
+            f"progress with a BOM each, a hot lot of {len(line.hot):,} units"
         )
-        requests = scan_requests(keys, data)  # one stream: no barcode or client id used twice
-        with served(url, workers=args.workers) as base:
-            warm = asyncio.run(drive(base, 4, 2, requests))
-            result = asyncio.run(drive(base, args.connections, args.seconds, requests))
-        accepted = result.statuses.get(201, 0)
-        scans = report(
-            f"scans ({args.workers} workers, {args.connections} connections)", result, accepted
-        )
+        rows, answered = run(url, args, seconds, Scans(keys, line))
         conninfo = url.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(conninfo) as conn:
             stored = conn.execute("SELECT count(*) FROM scan WHERE outcome = 'accepted'").fetchone()
             conn.execute("CREATE TABLE bench_ceiling (id bigserial PRIMARY KEY, payload text)")
             conn.commit()
-        answered = accepted + warm.statuses.get(201, 0)
+        committed = stored[0] if stored else 0
+        if not args.quick:
+            rows.append(ceiling(url, args, seconds))
+    print_table(rows, args)
+    verdict = "every one" if committed == answered else "MISMATCH"
+    print(
+        f"durability: {answered:,} answered 201, {committed:,} accepted scans committed ({verdict})"
+    )
+
+
+def run(url: str, args: argparse.Namespace, seconds: float, scans: Scans) -> tuple[list[Row], int]:
+    """The runs on one served app; returns their rows and how many scans were answered 201."""
+    n, c = args.workers, args.connections
+
+    def health(_: int) -> Request:
+        return "GET", "/healthz", b"", ""
+
+    def closed(name: str, request: Callable[[int], Request]) -> Result:
+        print(f"running {name} ...", flush=True)
+        return asyncio.run(drive(base, c, seconds, request))
+
+    with served(url, workers=n) as base:
+        asyncio.run(drive(base, 4, 1, health))
+        rows = [
+            measured(f"/healthz, {c} connections", closed("/healthz", health), 200, ">= 3,000/s")
+        ]
+        warm = asyncio.run(drive(base, 4, 2, scans.mixed))
+        mix = closed("the scan mix", scans.mixed)
+        rows.append(
+            measured(
+                f"scan mix, closed loop, {c} connections", mix, 201, ">= 1,000/s, p99 <= 50 ms"
+            )
+        )
+        print(f"running the scan mix at {args.rate:g}/s ...", flush=True)
+        paced = asyncio.run(drive_at_rate(base, args.stations, args.rate, seconds, scans.mixed))
+        rows.append(
+            measured(
+                f"scan mix at {args.rate:g} scans/s, {args.stations} stations",
+                paced,
+                201,
+                "p99 <= 15 ms",
+            )
+        )
+        hot = closed("the hot lot", scans.hot)
+        rows.append(measured(f"hot lot, {c} scanners on one lot", hot, 201, ">= 500/s"))
+    answered = sum(r.statuses.get(201, 0) for r in (warm, mix, paced, hot))
+    return rows, answered
+
+
+def ceiling(url: str, args: argparse.Namespace, seconds: float) -> Row:
+    with served(url, workers=args.workers, app="bench.ceiling_app:app") as base:
+
+        def insert(_: int) -> Request:
+            return "POST", "/insert", b'{"barcode": "U-00000001"}', ""
+
+        asyncio.run(drive(base, 4, 2, insert))
+        result = asyncio.run(drive(base, args.connections, seconds, insert))
+    return measured("ceiling: one INSERT per request, same stack", result, 201, "-")
+
+
+def print_table(rows: list[Row], args: argparse.Namespace) -> None:
+    print(f"\nPostgreSQL, {args.workers} uvicorn workers, load generator on the same machine")
+    widths = [max(len(getattr(r, f)) for r in rows) for f in ("label", "figure", "target")]
+    head = Row("run", "figure", "target", "load average at its end")
+    for row in [head, *rows]:
         print(
-            f"durability: {answered:,} answered 201, {stored[0] if stored else 0:,} accepted "
-            "scans committed"
+            f"{row.label:<{widths[0]}}  {row.figure:<{widths[1]}}  "
+            f"{row.target:<{widths[2]}}  {row.load}"
         )
-        with served(url, workers=args.workers, app="bench.ceiling_app:app") as base:
-
-            def insert(worker: int) -> tuple[str, str, bytes, str]:
-                return ("POST", "/insert", b'{"barcode": "U-00000001"}', "")
-
-            asyncio.run(drive(base, 4, 2, insert))
-            ceiling = asyncio.run(drive(base, args.connections, args.seconds, insert))
-        top = report(
-            "ceiling (one INSERT per request, same stack)", ceiling, ceiling.statuses.get(201, 0)
-        )
-        print(f"ratio accepted scans / ceiling: {scans / top:.2f}")
 
 
 if __name__ == "__main__":

@@ -30,9 +30,15 @@ def _server_log() -> int:
 
 
 def start(
-    env: dict[str, str], *, workers: int = 1, app: str = "api.main:app", port: int | None = None
+    env: dict[str, str],
+    *,
+    workers: int = 1,
+    app: str = "api.main:app",
+    port: int | None = None,
+    wait: float = 30,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start uvicorn in its own process group and wait for /healthz; returns it and its URL."""
+    """Start uvicorn in its own process group and wait up to `wait` seconds for /healthz;
+    returns it and its URL."""
     port = port or free_port()
     process = subprocess.Popen(
         [
@@ -57,7 +63,7 @@ def start(
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"uvicorn exited with {process.returncode}")
@@ -67,7 +73,7 @@ def start(
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not answer /healthz within 30 s")
+            raise RuntimeError(f"uvicorn did not answer /healthz within {wait:g} s")
         time.sleep(0.1)
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.deps import SessionDep, SettingsDep
+from api.errors import problem
+from api.openapi import problems
 from api.routes import secured_router
+from services.db import DatabaseProbe
 
 public_router = APIRouter(tags=["service"])
 router = secured_router("service")
@@ -25,10 +29,20 @@ class Version(BaseModel):
     site_timezone: str
 
 
-@public_router.get("/healthz", response_model=Health)
-async def healthz(session: SessionDep, settings: SettingsDep) -> Health:
-    """Live and able to reach the database."""
-    await session.execute(text("SELECT 1"))
+@public_router.get(
+    "/healthz",
+    response_model=Health,
+    responses=problems({503: ["DATABASE_UNREACHABLE"]}, {503: "The database did not answer."}),
+)
+async def healthz(request: Request) -> Health | JSONResponse:
+    """Live and able to reach the database: it answered a `SELECT 1` within the last second
+    (one probe per worker per second, however often this is polled; services/db.py)."""
+    probe: DatabaseProbe = request.app.state.database_probe
+    if not await probe.reachable():
+        return problem(
+            503, "DATABASE_UNREACHABLE", "The database did not answer; the service cannot work."
+        )
+    settings = request.app.state.settings
     return Health(status="ok", database="sqlite" if settings.is_sqlite else "postgresql")
 
 

@@ -56,7 +56,14 @@ _BY_KEY = (
 
 
 async def authenticate(session: AsyncSession, key: str | None) -> tuple[User, int]:
-    """The active user holding this unrevoked key, and the key's id; or 401."""
+    """The active user holding this unrevoked key, and the key's id; or 401.
+
+    Deliberately not cached. A key is 256 random bits stored as its SHA-256 (no slow hash to
+    save), so the whole check is this one indexed statement, and the same statement is what
+    refuses a revoked key, a deactivated user and reads a changed role. A cache could skip it
+    only by trusting a copy; another worker cannot learn of a revocation without asking the
+    database, which is this round trip again. So the next request after a revocation, on any
+    worker, is refused."""
     if not key:
         raise Unauthorized(
             "Sign in, or send an API key as 'Authorization: Bearer <key>'.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
@@ -54,9 +55,13 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
 
 @pytest.mark.req("URS-050", negative=True)
 async def test_logs_are_json_and_never_hold_keys_or_passwords(
-    client: httpx.AsyncClient, actors: Actors, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient,
+    actors: Actors,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     qa = await actors.get("qa")
+    capsys.readouterr()
     with caplog.at_level(logging.INFO, logger="sutrace"):
         await client.get("/me", headers={**qa.headers, "X-Request-ID": "trace-me"})
         await client.post(
@@ -74,8 +79,16 @@ async def test_logs_are_json_and_never_hold_keys_or_passwords(
                 "password": "secret-new-user-pass",
             },
         )
-    lines = [r for r in caplog.records if r.name == "sutrace.access"]
-    assert any(getattr(r, "fields", {}).get("request_id") == "trace-me" for r in lines)
-    everything = caplog.text + "".join(str(getattr(r, "fields", "")) for r in caplog.records)
+    written = capsys.readouterr().err
+    access = [
+        line for line in map(json.loads, written.splitlines()) if line["logger"] == "sutrace.access"
+    ]
+    assert [(a["method"], a["route"], a["status"]) for a in access] == [
+        ("GET", "/api/v1/me", 200),
+        ("POST", "/api/v1/me/password", 403),
+        ("POST", "/api/v1/users", 422),
+    ]
+    assert access[0]["request_id"] == "trace-me" and access[0]["level"] == "info"
+    everything = written + caplog.text + "".join(str(r.__dict__) for r in caplog.records)
     for secret in (qa.key, ADMIN_KEY, PASSWORD, "wrong password!", "secret-new-user-pass"):
         assert secret not in everything

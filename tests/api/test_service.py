@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
 
+from api.main import create_app
+from services.config import Settings
+from tests.contract import checking_hook
 from tests.support import ADMIN_KEY, assert_problem
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -15,6 +23,39 @@ async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:
     r = await client.get("http://test/healthz")
     assert r.status_code == 200
     assert r.json()["status"] == "ok"
+
+
+@pytest.mark.req("URS-076")
+async def test_health_asks_the_database_at_most_once_a_second(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    asked: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.strip().upper() == "SELECT 1":
+            asked.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(20):
+            r = await client.get("http://test/healthz")
+            assert r.status_code == 200 and r.json()["status"] == "ok"
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(asked) <= 1  # 20 polls within a second: one probe at most (0 if one was fresh)
+
+
+@pytest.mark.req("URS-076", negative=True)
+async def test_health_is_503_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    gone = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/x.db"))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gone),
+        base_url="http://test",
+        event_hooks={"response": [checking_hook(gone)]},
+    ) as http:
+        r = await http.get("/healthz")
+    assert_problem(r, 503, "DATABASE_UNREACHABLE")
 
 
 @pytest.mark.req("URS-049")
