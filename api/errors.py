@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import SutraceError
@@ -115,6 +115,21 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(422, "INVALID_VALUE", "A value is out of range for the database.")
 
 
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # Not the input's fault: the database could not be reached, or it ended the transaction
+    # (SQLite busy past its timeout, a PostgreSQL deadlock or serialization failure). The
+    # transaction was rolled back, so the same request can be sent again.
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    response = problem(
+        503,
+        "DATABASE_UNAVAILABLE",
+        "The database could not complete the request (unreachable or busy); nothing was saved. "
+        "Send it again in a moment.",
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return problem(500, "INTERNAL_ERROR", "Something went wrong on our side; nothing was saved.")
@@ -125,5 +140,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(DBAPIError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -95,6 +95,7 @@ TITLES = {
     404: "The record the path names does not exist.",
     409: "Refused by a rule of the domain; nothing was changed.",
     413: "The body is over 1 MiB.",
+    503: "The database could not complete the request; nothing was saved: send it again.",
     422: "The input is not valid; `errors` names each field.",
     501: "Not available in this installation.",
 }
@@ -256,7 +257,7 @@ def _secure(method: str, path: str, operation: dict[str, Any], schemas: dict[str
     derived = _derived(method, path, operation, schemas)
     # Derived codes are the whole list for these statuses; a route adds its own 403s and 404s
     # (a signature refused for a domain reason, a record named in the body) by declaring them.
-    exhaustive = {400, 401, 403, 413}
+    exhaustive = {400, 401, 403, 413, 503}
     path_params = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"]
     if all(name in PATH_RECORDS for name in path_params):
         exhaustive.add(404)
@@ -328,6 +329,7 @@ def _derived(
         ]
     if has_body:
         out[413] = ["BODY_TOO_LARGE"]
+    out[503] = ["DATABASE_UNAVAILABLE"]  # unreachable, busy or a deadlock: rolled back, retry
     return out
 
 

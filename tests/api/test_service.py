@@ -58,6 +58,34 @@ async def test_health_is_503_when_the_database_does_not_answer(tmp_path: Path) -
     assert_problem(r, 503, "DATABASE_UNREACHABLE")
 
 
+@pytest.mark.req("URS-076", negative=True)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite:///{tmp}/no/such/dir/x.db",
+        "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",  # nothing listens on port 1
+    ],
+    ids=["sqlite", "postgresql"],
+)
+async def test_a_request_the_database_cannot_serve_is_503_to_retry_not_bad_input(
+    tmp_path: Path, url: str
+) -> None:
+    gone = create_app(Settings(database_url=url.format(tmp=tmp_path)))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gone),
+        base_url="http://test/api/v1",
+        event_hooks={"response": [checking_hook(gone)]},
+    ) as http:
+        read = await http.get("/lots", headers=ADMIN)
+        write = await http.post(
+            "/component-types", headers=ADMIN, json={"code": "BAG", "name": "Bag"}
+        )
+    for r in (read, write):
+        assert_problem(r, 503, "DATABASE_UNAVAILABLE")
+        assert r.headers["Retry-After"] == "1"
+        assert "nothing was saved" in r.json()["detail"]
+
+
 @pytest.mark.req("URS-049")
 @pytest.mark.req("URS-045", negative=True)
 async def test_version_names_schema_and_settings(client: httpx.AsyncClient) -> None:
