@@ -38,6 +38,24 @@
     if (scan.hasAttribute("autofocus")) scan.focus();
   }
 
+  // The checklist and last scans, pushed by the server whenever anyone scans into this batch
+  // (Server-Sent Events). The server ends the stream with the operator's session and refuses a
+  // reconnection (204), which closes it: then the badge screen.
+  var live = document.getElementById("live");
+  if (live && window.EventSource) {
+    var source = new EventSource(live.getAttribute("data-live"));
+    source.addEventListener("panels", function (e) {
+      var panels = document.getElementById("panels");
+      if (panels) panels.outerHTML = e.data;
+    });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) window.location.assign("/station");
+    });
+    // Leaving the page (sign-out, another batch) closes it first, so that is not taken for the
+    // server's refusal.
+    window.addEventListener("beforeunload", function () { source.close(); });
+  }
+
   // Idle sign-out: the server ends the session after the same time; this only brings the
   // badge screen up without waiting for the next scan.
   var idle = document.getElementById("idle");
