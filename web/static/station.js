@@ -11,7 +11,7 @@
   }
 
   // A wedge scanner sends GS (FNC1) as Ctrl+] or a bare GS key; Chromium inserts neither.
-  Array.prototype.forEach.call(document.querySelectorAll("input[data-gs]"), function (input) {
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-gs], textarea[data-gs]"), function (input) {
     input.addEventListener("keydown", function (e) {
       var ctrlBracket = e.ctrlKey && (e.code === "BracketRight" || e.key === "]" || e.key === GS);
       if (ctrlBracket || e.key === GS || e.key === "GroupSeparator") {
