@@ -192,7 +192,9 @@ def test_the_checklist_follows_scans_from_elsewhere_live_until_the_session_ends(
     # An admin ends the operator's session elsewhere: the stream ends with it, and the screen
     # goes back to the badge form by itself (the idle time is minutes away).
     mine = [
-        s for s in plant.call("GET", "/sessions", ADMIN_HEADERS)["items"] if s["station"] == "LINE-1"
+        s
+        for s in plant.call("GET", "/sessions", ADMIN_HEADERS)["items"]
+        if s["station"] == "LINE-1"
     ]
     assert len(mine) == 1
     plant.call("DELETE", f"/sessions/{mine[0]['id']}", ADMIN_HEADERS, 204)
