@@ -203,8 +203,10 @@ async def live(request: Request, batch: Annotated[str, Query(max_length=64)]) ->
         return Response(status_code=204)
 
     async def panels(_: list[events.Event] | None = None) -> str:
-        html = await _read_panels(request, batch) or ""
-        return "event: panels\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
+        # One data line per line of HTML; SSE ends lines at CR and LF only (splitlines would
+        # also break at characters a name may hold, and change them).
+        lines = (await _read_panels(request, batch) or "").replace("\r", "").split("\n")
+        return "event: panels\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
 
     async def messages() -> AsyncIterator[str]:
         async for message in events.stream(
