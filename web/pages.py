@@ -62,12 +62,14 @@ async def caller_for(
     api_path: str,
     *,
     form: Mapping[str, Any] | None = None,
+    touch: bool = True,
 ) -> access.Caller:
     """The person signed in, allowed what the API operation `method api_path` allows, with the
     CSRF token of their sign-in on a state-changing request; their credential is bound to the
-    unit of work. Raises Unauthorized (no sign-in) or Forbidden, as the API would."""
+    unit of work. Raises Unauthorized (no sign-in) or Forbidden, as the API would. A stream
+    re-checking its follower passes touch=False: watching is not activity."""
     caller = await access.authenticate(
-        session, presented(request), now_of(request), request.app.state.settings
+        session, presented(request), now_of(request), request.app.state.settings, touch=touch
     )
     if caller.csrf_secret is not None and request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token") or str((form or {}).get("csrf_token", ""))

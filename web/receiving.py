@@ -1,8 +1,11 @@
 """The receiving desk (`/receiving`): scan the supplier's label, see what was read and every
-warning before confirming, receive (the API's POST /receipts/scan), then the lot's label."""
+warning before confirming, receive (the API's POST /receipts/scan), then the lot's label; register
+the units of a serial-tracked lot (POST /lots/{id}/units) and see their labels; download a PDF
+sheet of labels for an office printer (POST /lots/{id}/label-sheets)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -11,14 +14,21 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.deps import SessionDep, TodayDep
-from models.lots import ReceiptScan
-from services.dock import lots, receiving, units
+from models.catalog import ComponentType
+from models.labels import SheetCreate
+from models.lots import Lot, ReceiptScan
+from models.units import UnitsCreate
+from services import cache
+from services.dock import catalog, lots, printing, receiving, units
 from services.errors import SutraceError
 from web.pages import desk_user, refusal, render, who
 
 router = APIRouter(include_in_schema=False)
 RECEIVE = ("POST", "/receipts/scan")
+REGISTER = ("POST", "/lots/{lot_id}/units")
+SHEET = ("POST", "/lots/{lot_id}/label-sheets")
 OPTIONAL = ("supplier", "coa_ref", "retest_date")
+SHOWN_UNITS = 50  # units listed with their labels; the sheet has them all
 
 
 def _barcode(form: FormData) -> str:
@@ -33,8 +43,8 @@ def _barcode(form: FormData) -> str:
     return str(form.get("barcode", ""))
 
 
-def _scan(form: FormData, barcode: str) -> ReceiptScan:
-    quantity = str(form.get("quantity", "1")).strip()
+def _scan(form: FormData, barcode: str, counted: str = "1") -> ReceiptScan:
+    quantity = str(form.get("quantity", counted)).strip()
     fields: dict[str, Any] = {
         "barcode": barcode,
         "quantity": int(quantity) if quantity.isdigit() else quantity,
@@ -65,7 +75,9 @@ async def read(request: Request, session: SessionDep, today: TodayDep) -> Respon
     barcode = _barcode(form)
     context: dict[str, Any] = {"title": "Receiving", "user": who(user), "csrf": csrf}
     try:
-        scan = _scan(form, barcode)
+        # Before the clerk counts, the label's own count (30), when it has one, is the quantity.
+        counted = receiving.parse_receipt_barcode(barcode).ais.get("30", "1").lstrip("0") or "0"
+        scan = _scan(form, barcode, counted)
         found, warnings = await receiving.preview_scan(session, scan, today)
     except ValidationError as exc:
         context["error"] = f"Not a label to receive: {_problems(exc)}"
@@ -87,6 +99,7 @@ async def read(request: Request, session: SessionDep, today: TodayDep) -> Respon
             },
             warnings=warnings,
             barcode_hex=barcode.encode("utf-8").hex(),
+            quantity=scan.quantity,
         )
     return render(request, "receiving.html", context)
 
@@ -99,16 +112,120 @@ async def receive(request: Request, session: SessionDep, today: TodayDep) -> Res
     context: dict[str, Any] = {"title": "Receiving", "user": who(user), "csrf": csrf}
     try:
         scan = _scan(form, _barcode(form))
-        lot, warnings, created = await receiving.receive_scan(session, user, scan, today)
+        lot, warnings, _ = await receiving.receive_scan(session, user, scan, today)
     except ValidationError as exc:
         context["error"] = f"Not received: {_problems(exc)}"
     except SutraceError as exc:
         await refusal(session, exc)
         context["error"] = exc.detail
     else:
-        context.update(
-            lot=await lots.public(session, lot),
-            warnings=warnings,
-            units=await units.new_unit_views(session, lot, created, today),
-        )
+        context.update(received=True, warnings=warnings)
+        return await _lot_page(request, session, context, lot.id or 0, today)
     return render(request, "receiving.html", context)
+
+
+@router.post("/receiving/units", response_class=HTMLResponse)
+async def register_units(request: Request, session: SessionDep, today: TodayDep) -> Response:
+    """Register units of the lot just received, as POST /api/v1/lots/{id}/units: a count, or the
+    serials typed or scanned off the units' own labels, one a line."""
+    form = await request.form()
+    user, csrf = await desk_user(request, session, *REGISTER, form)
+    context: dict[str, Any] = {"title": "Receiving", "user": who(user), "csrf": csrf}
+    lot_id = _lot_id(form)
+    try:
+        lot = await lots.get(session, lot_id)
+        component_type = await catalog.get(
+            session, (await lots.public(session, lot)).component_type
+        )
+        # Lines end at a newline only: str.splitlines would also split at a label's GS.
+        serials = receiving.unit_serials(
+            component_type, lot, str(form.get("serials", "")).replace("\r", "").split("\n")
+        )
+        count = str(form.get("count", "")).strip()
+        data = UnitsCreate.model_validate(
+            {"serials": serials or None, "count": int(count) if count.isdigit() else count or None}
+        )
+        created = await units.register(session, user, lot, data)
+    except ValidationError as exc:
+        await session.rollback()
+        context["error"] = f"No units registered: {_problems(exc)}"
+    except SutraceError as exc:
+        await refusal(session, exc)
+        context["error"] = exc.detail
+    else:
+        context["registered"] = [u.barcode for u in created]
+    return await _lot_page(request, session, context, lot_id, today)
+
+
+@router.post("/receiving/sheet", response_class=HTMLResponse)
+async def label_sheet(request: Request, session: SessionDep, today: TodayDep) -> Response:
+    """A PDF sheet of the lot's label (copies) or of its units' labels not printed yet, as POST
+    /api/v1/lots/{id}/label-sheets: downloaded, and its labels issued."""
+    form = await request.form()
+    user, csrf = await desk_user(request, session, *SHEET, form)
+    context: dict[str, Any] = {"title": "Receiving", "user": who(user), "csrf": csrf}
+    lot_id = _lot_id(form)
+    kind = str(form.get("kind", ""))
+    copies = str(form.get("copies", "")).strip() or "1"
+    reason = str(form.get("reprint_reason", "")).strip()
+    try:
+        body = SheetCreate.model_validate(
+            {
+                "kind": kind,
+                "paper": str(form.get("paper", "a4")),
+                "copies": (int(copies) if copies.isdigit() else copies) if kind == "lot" else None,
+                "reprint_reason": reason or None,
+            }
+        )
+        job = await printing.make_sheet(session, user, lot_id, body)
+    except ValidationError as exc:
+        context["error"] = f"No sheet made: {_problems(exc)}"
+    except SutraceError as exc:
+        await refusal(session, exc)
+        context["error"] = exc.detail
+    else:
+        code = (await lots.get(session, lot_id)).code
+        return Response(
+            job.payload,
+            media_type="application/pdf",
+            headers={
+                "X-Print-Job": str(job.id),
+                "Content-Disposition": f'attachment; filename="labels-{code}-{job.id}.pdf"',
+            },
+        )
+    return await _lot_page(request, session, context, lot_id, today)
+
+
+def _lot_id(form: FormData) -> int:
+    """The lot the desk is working on, carried in the form; 0 (no lot) when it is not a number."""
+    value = str(form.get("lot_id", "")).strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else 0
+
+
+async def _lot_page(
+    request: Request, session: SessionDep, context: dict[str, Any], lot_id: int, today: date
+) -> Response:
+    """The desk with the lot it is working on: the lot, its label, and for a serial-tracked type
+    its units (the first SHOWN_UNITS, with their labels) and how many more it may have."""
+    try:
+        lot = await lots.get(session, lot_id)
+    except SutraceError as exc:
+        context.setdefault("error", exc.detail)
+        return render(request, "receiving.html", context)
+    public = await lots.public(session, lot)
+    component_type = await _type_of(session, lot)
+    shown, total = await units.list_units(
+        session, lot_id=lot.id, status=None, today=today, limit=SHOWN_UNITS, offset=0
+    )
+    context.update(
+        lot=public,
+        serial=component_type.tracking == "serial",
+        units=shown,
+        unit_total=total,
+        room=lot.quantity_received - lot.units_registered,
+    )
+    return render(request, "receiving.html", context)
+
+
+async def _type_of(session: SessionDep, lot: Lot) -> ComponentType:
+    return await catalog.get(session, await cache.type_code_of(session, lot.component_type_id))

@@ -3,10 +3,11 @@ in-progress batch and scan. Each scan is the API's POST /scans, through the same
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 
 from api import cookies
@@ -16,8 +17,8 @@ from models.scans import ScanCreate
 from services.dock.checks import BLOCK, WARN
 from services.errors import Forbidden, SutraceError, Unauthorized
 from services.line import batches, scanning, scans
-from services.trust import access, credentials, sessions, stations
-from web.pages import caller_for, refusal, render, sign_out_to, who
+from services.trust import access, credentials, events, sessions, stations
+from web.pages import caller_for, refusal, render, sign_out_to, templates, who
 
 router = APIRouter(include_in_schema=False)
 RECENT = 20
@@ -190,6 +191,67 @@ async def scan(
     if chosen is not None:
         context.update(await _panels(session, chosen))
     return render(request, "station_answer.html", context)
+
+
+@router.get("/station/live")
+async def live(request: Request, batch: Annotated[str, Query(max_length=64)]) -> Response:
+    """The batch's checklist and last scans as Server-Sent Events (`panels`), sent on connecting
+    and again whenever a scan or flag of the batch is committed, from any station or the API.
+    The stream ends with the operator's station session (re-checked as GET /events does, without
+    counting as activity); a browser reconnecting then gets 204, which stops it for good."""
+    if not await _at_station(request) or await _read_panels(request, batch) is None:
+        return Response(status_code=204)
+
+    async def panels(_: list[events.Event] | None = None) -> str:
+        # One data line per line of HTML; SSE ends lines at CR and LF only (splitlines would
+        # also break at characters a name may hold, and change them).
+        lines = (await _read_panels(request, batch) or "").replace("\r", "").split("\n")
+        return "event: panels\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+
+    async def messages() -> AsyncIterator[str]:
+        async for message in events.stream(
+            request.app.state.sessionmaker,
+            request.app.state.signal,
+            None,
+            batch=batch,
+            still_allowed=lambda: _at_station(request),
+            deliver=panels,
+        ):
+            yield message
+            if message.startswith(": connected"):
+                # Read after the stream has marked where "later" begins: nothing falls between.
+                yield await panels()
+
+    return StreamingResponse(
+        messages(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _at_station(request: Request) -> bool:
+    """Whether an operator is still signed in at this station, allowed to scan."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            caller = await caller_for(request, session, "POST", "/scans", touch=False)
+        except SutraceError:
+            return False
+        finally:
+            await session.rollback()
+    return caller.station is not None
+
+
+async def _read_panels(request: Request, number: str) -> str | None:
+    """The checklist and last scans as the page shows them, read now; None without the batch."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            chosen = await _batch(session, number)
+            if chosen is None:
+                return None
+            context = await _panels(session, chosen)
+            return templates.get_template("_station_panels.html").render(context)
+        finally:
+            await session.rollback()
 
 
 async def _accepted(session: SessionDep, found: dict[str, Any]) -> dict[str, Any]:

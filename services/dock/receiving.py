@@ -5,6 +5,7 @@ Each receipt is its own lot with a code the service assigns, quarantined until Q
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -299,3 +300,33 @@ def parse_receipt_barcode(raw: str) -> gs1.Gs1Data:
             code="BATCH_MISSING",
         )
     return data
+
+
+def unit_serials(component_type: ComponentType, lot: Lot, lines: Sequence[str]) -> list[str]:
+    """The serials of units to register, one a line: typed as they are, or read from a unit's
+    own GS1 label (scanned with its symbology identifier, or in brackets), whose (21) is the
+    serial. A label of another GTIN or supplier lot, or one without (21), is refused, naming it."""
+    serials: list[str] = []
+    for number, line in enumerate((raw.strip() for raw in lines), start=1):
+        if not line.startswith(("]", "(")):
+            if line:
+                serials.append(line)
+            continue
+        try:
+            data = gs1.parse_gs1(gs1.check_raw_barcode(line))
+        except (gs1.BarcodeFormatError, gs1.Gs1Error) as exc:
+            raise Invalid(f"Line {number}: {exc}", code="UNPARSEABLE_BARCODE") from exc
+        if data.gtin != component_type.gtin:
+            wrong = f"GTIN {data.gtin}, not {component_type.gtin} ({component_type.code})"
+        elif data.batch is not None and data.batch != lot.supplier_lot:
+            wrong = f"supplier lot {data.batch}, not {lot.supplier_lot}"
+        elif data.serial is None:
+            wrong = "no serial (21)"
+        else:
+            serials.append(data.serial)
+            continue
+        raise Invalid(
+            f"Line {number} is a label with {wrong}; scan the labels of lot {lot.code}'s units.",
+            code="LABEL_MISMATCH",
+        )
+    return serials

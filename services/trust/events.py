@@ -89,9 +89,11 @@ async def stream(
     keepalive_seconds: float = 15.0,
     still_allowed: Callable[[], Awaitable[bool]] | None = None,
     recheck_seconds: float = 3.0,
+    deliver: Callable[[list[Event]], Awaitable[str]] | None = None,
 ) -> AsyncIterator[str]:
     """Server-Sent Events from `last_seq` on (or from now); polls as a fallback for events
-    committed by other workers.
+    committed by other workers. Each read's events are sent as they are, or as `deliver` makes
+    them into one message (a page sends the view they change instead).
 
     `still_allowed` asks whether the follower's credential still works (a key not revoked, a
     session not ended, a user still active, a role still allowed): before every delivery and at
@@ -112,8 +114,11 @@ async def stream(
             if not await still_allowed():
                 return
             checked = time.monotonic()
-        for event in events:
-            yield event.encode()
+        if events and deliver is not None:
+            yield await deliver(events)
+        else:
+            for event in events:
+                yield event.encode()
         if read == BATCH:
             continue
         if events:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import GS, site_today, yymmdd
+from tests.support import ADMIN_HEADERS, GS, site_today, yymmdd
 from tests.web.conftest import no_serious_violations, screenshot
 from tests.web.plant import BAG_GTIN, PIN, SET_GTIN, Plant
 
@@ -143,3 +143,60 @@ def test_a_wrong_pin_is_refused_on_the_station_screen(
     expect(page.get_by_role("heading", name="Badge in")).to_be_visible()
     screenshot(page, "station-badge-in", request)
     no_serious_violations(page)
+
+
+@pytest.mark.req("URS-085", "URS-069", "URS-073")
+def test_the_checklist_follows_scans_from_elsewhere_live_until_the_session_ends(
+    plant: Plant, page: Page, request: pytest.FixtureRequest
+) -> None:
+    qa = plant.person("qa1", "qa")
+    warehouse = plant.person("warehouse1", "warehouse")
+    supervisor = plant.person("supervisor1", "supervisor")
+    operator = plant.person("operator1", "operator")
+    elsewhere = plant.person("operator2", "operator")  # at another station, through the API
+    plant.badge(operator, "BADGE-OP-1")
+    plant.component_type(qa, "BAG-500", BAG_GTIN)
+    lot = plant.release(qa, plant.lot(warehouse, "BAG-500", "SL-1", quantity=50)["id"])
+    plant.batch(supervisor, "B-1", [{"component_type": "BAG-500", "quantity": 30}])
+    plant.batch(supervisor, "B-2", [{"component_type": "BAG-500", "quantity": 30}])
+
+    def scan_elsewhere(batch: str) -> None:
+        body = {"barcode": lot["code"], "batch": batch, "station": "LINE-9"}
+        plant.call("POST", "/scans", elsewhere.headers, 201, json=body)
+
+    for _ in range(21):
+        scan_elsewhere("B-1")
+    badge_in(page, plant.base, plant.station_code("LINE-1"))
+    page.get_by_role("link", name="B-1").focus()
+    page.keyboard.press("Enter")
+    scan = page.get_by_role("textbox", name="Scan")
+    expect(scan).to_be_focused()
+    used = page.locator("#bom tbody tr").first.locator("td").nth(2)
+    expect(used).to_have_text("21")
+    expect(page.locator("#recent li")).to_have_count(20)  # the last 20 of 21
+    expect(page.locator("#recent-h")).to_have_text("Last scans (20 of 21)")
+    page.evaluate("() => { window.sameDocument = true; }")
+
+    scan_elsewhere("B-2")  # another batch's scan changes nothing here
+    scan_elsewhere("B-1")
+    expect(used).to_have_text("22")  # without a reload
+    expect(page.locator("#bom tbody tr").first.locator("td").nth(4)).to_have_text("8")
+    expect(page.locator("#recent-h")).to_have_text("Last scans (20 of 22)")
+    expect(page.locator("#recent li")).to_have_count(20)
+    expect(page.locator("#recent li").first).to_contain_text("operator2 at LINE-9")
+    assert page.evaluate("() => window.sameDocument === true")
+    expect(scan).to_be_focused()
+    screenshot(page, "station-live", request)
+    no_serious_violations(page)
+
+    # An admin ends the operator's session elsewhere: the stream ends with it, and the screen
+    # goes back to the badge form by itself (the idle time is minutes away).
+    mine = [
+        s
+        for s in plant.call("GET", "/sessions", ADMIN_HEADERS)["items"]
+        if s["station"] == "LINE-1"
+    ]
+    assert len(mine) == 1
+    plant.call("DELETE", f"/sessions/{mine[0]['id']}", ADMIN_HEADERS, 204)
+    expect(page.get_by_role("heading", name="Badge in")).to_be_visible(timeout=20_000)
+    assert page.request.get(f"{plant.base}/station/live?batch=B-1").status == 204

@@ -11,7 +11,7 @@
   }
 
   // A wedge scanner sends GS (FNC1) as Ctrl+] or a bare GS key; Chromium inserts neither.
-  Array.prototype.forEach.call(document.querySelectorAll("input[data-gs]"), function (input) {
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-gs], textarea[data-gs]"), function (input) {
     input.addEventListener("keydown", function (e) {
       var ctrlBracket = e.ctrlKey && (e.code === "BracketRight" || e.key === "]" || e.key === GS);
       if (ctrlBracket || e.key === GS || e.key === "GroupSeparator") {
@@ -36,6 +36,24 @@
     });
     document.body.addEventListener("htmx:afterSwap", function () { scan.focus(); });
     if (scan.hasAttribute("autofocus")) scan.focus();
+  }
+
+  // The checklist and last scans, pushed by the server whenever anyone scans into this batch
+  // (Server-Sent Events). The server ends the stream with the operator's session and refuses a
+  // reconnection (204), which closes it: then the badge screen.
+  var live = document.getElementById("live");
+  if (live && window.EventSource) {
+    var source = new EventSource(live.getAttribute("data-live"));
+    source.addEventListener("panels", function (e) {
+      var panels = document.getElementById("panels");
+      if (panels) panels.outerHTML = e.data;
+    });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) window.location.assign("/station");
+    });
+    // Leaving the page (sign-out, another batch) closes it first, so that is not taken for the
+    // server's refusal.
+    window.addEventListener("beforeunload", function () { source.close(); });
   }
 
   // Idle sign-out: the server ends the session after the same time; this only brings the
