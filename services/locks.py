@@ -45,6 +45,7 @@ from sqlalchemy import Select
 T = TypeVar("T", bound=Select[Any])
 
 
-def locked(query: T, *, share: bool = False) -> T:
-    """`query` as a row lock (`FOR UPDATE`, or `FOR SHARE`) that re-reads the rows it locks."""
-    return query.with_for_update(read=share).execution_options(populate_existing=True)
+def locked(query: T, *, share: bool = False, of: Any = None) -> T:
+    """`query` as a row lock (`FOR UPDATE`, or `FOR SHARE`) that re-reads the rows it locks;
+    `of` limits the lock to one table's rows (a query that outer-joins others)."""
+    return query.with_for_update(read=share, of=of).execution_options(populate_existing=True)
