@@ -6,6 +6,10 @@ statement, so the batch cannot end while it decides; a conditional UPDATE consum
 while it is available, and takes lot stock only while enough is left and the lot is released and
 in date, re-checked by PostgreSQL on the row a concurrent status change committed. The checks in
 Python before it give every reason at once; the UPDATE's answer is the decision.
+
+Round trips: the batch, what the barcode names and the facts the rules need are one read
+(services.line.scan_read); on PostgreSQL the consuming writes, the scan and its audit event are
+one statement (services.line.recording, which says why a CTE and not a function).
 """
 
 from __future__ import annotations
