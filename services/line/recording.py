@@ -62,7 +62,9 @@ _GIVE_UNIT_BACK = (
 )
 _TAKE_FROM_LOT = (
     update(LOT_TABLE)
-    .where(LOT_TABLE.c.id == bindparam("taking_lot"), LOT_TABLE.c.quantity_left >= bindparam("taken"))
+    .where(
+        LOT_TABLE.c.id == bindparam("taking_lot"), LOT_TABLE.c.quantity_left >= bindparam("taken")
+    )
     .values(quantity_left=LOT_TABLE.c.quantity_left - bindparam("taken"))
 )
 # The use is legal at the write: released, not past its expiry or retest date in the site's
