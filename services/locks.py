@@ -21,7 +21,9 @@ list while holding a later one:
    lot, and of every lot of a supplier lot), corrections, write-offs and label printing take
    `FOR UPDATE`; a scan takes the lot row by its consuming `UPDATE`, which takes stock only while
    the lot is released and in date (PostgreSQL re-checks the WHERE on the row the lock returned);
-   an override takes `FOR UPDATE` before its re-check;
+   an override takes `FOR UPDATE` before its re-check. On PostgreSQL a scan's unit and lot
+   `UPDATE`s are one statement (services.line.recording) whose lot part runs only after the
+   unit part took the unit, so the order holds there too;
 5. the flag rows (`FOR UPDATE`, in id order): QA resolving them.
 
 A lot's status change computes who used the lot (`services.genealogy.forward`) in statements that
@@ -45,6 +47,7 @@ from sqlalchemy import Select
 T = TypeVar("T", bound=Select[Any])
 
 
-def locked(query: T, *, share: bool = False) -> T:
-    """`query` as a row lock (`FOR UPDATE`, or `FOR SHARE`) that re-reads the rows it locks."""
-    return query.with_for_update(read=share).execution_options(populate_existing=True)
+def locked(query: T, *, share: bool = False, of: Any = None) -> T:
+    """`query` as a row lock (`FOR UPDATE`, or `FOR SHARE`) that re-reads the rows it locks;
+    `of` limits the lock to one table's rows (a query that outer-joins others)."""
+    return query.with_for_update(read=share, of=of).execution_options(populate_existing=True)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Exists, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -86,19 +87,19 @@ def blocking_codes(flags: list[Flag]) -> list[str]:
     return [f.code for f in flags if f.severity == BLOCK]
 
 
+def open_blocking_flag(batch_id: Any) -> Exists:
+    """Whether batch `batch_id` has an open blocking flag (`batch_id` may be a column of an
+    enclosing query: the scan's one read asks it of the scanned lot's source batch)."""
+    return exists().where(
+        col(BatchFlag.batch_id) == batch_id,
+        col(BatchFlag.status) == FlagStatus.open,
+        col(BatchFlag.severity) == BLOCK,
+    )
+
+
 async def source_batch_flagged(session: AsyncSession, lot: Lot) -> str | None:
     """The batch number that made `lot`, when that batch has an open blocking flag."""
     if lot.source_batch_id is None:
         return None
-    open_flags = (
-        await session.execute(
-            select(func.count())
-            .select_from(BatchFlag)
-            .where(
-                col(BatchFlag.batch_id) == lot.source_batch_id,
-                col(BatchFlag.status) == FlagStatus.open,
-                col(BatchFlag.severity) == "block",
-            )
-        )
-    ).scalar_one()
-    return await cache.batch_number_of(session, lot.source_batch_id) if open_flags else None
+    flagged = (await session.execute(select(open_blocking_flag(lot.source_batch_id)))).scalar_one()
+    return await cache.batch_number_of(session, lot.source_batch_id) if flagged else None

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from models.base import utcnow
@@ -239,27 +240,34 @@ async def bom_shortfalls(session: AsyncSession, batch: Batch) -> list[dict[str, 
     ]
 
 
-async def consumed_quantity(
-    session: AsyncSession, batch_id: int, type_id: int, step: str | None
-) -> int:
+def consumed_of(batch_id: Any, type_id: Any, step: str | None) -> Select[int]:
     """What the batch has consumed of a type (at a step, when given, and without one),
-    counting accepted, unreversed scans."""
+    counting accepted, unreversed scans; the ids may be columns of an enclosing query (the
+    scan's one read)."""
+    used = aliased(Lot)
     conditions = [
         col(Scan.batch_id) == batch_id,
         col(Scan.outcome) == ACCEPTED,
         col(Scan.reversed_at).is_(None),
-        col(Scan.lot_id).in_(select(col(Lot.id)).where(col(Lot.component_type_id) == type_id)),
+        col(Scan.lot_id).in_(
+            select(col(used.id))
+            .where(col(used.component_type_id) == type_id)
+            .correlate_except(used)
+        ),
     ]
     if step is not None:
         # A scan without a step counts against any line of its type, as the line check lets it.
-        conditions.append(or_(col(Scan.step) == step, col(Scan.step).is_(None)))
-    return int(
-        (
-            await session.execute(
-                select(func.coalesce(func.sum(col(Scan.quantity)), 0)).where(*conditions)
-            )
-        ).scalar_one()
-    )
+        conditions.append(or_(col(Scan.step) == bindparam("step"), col(Scan.step).is_(None)))
+    total: Select[int] = select(func.coalesce(func.sum(col(Scan.quantity)), 0))
+    return total.where(*conditions)
+
+
+async def consumed_quantity(
+    session: AsyncSession, batch_id: int, type_id: int, step: str | None
+) -> int:
+    """`consumed_of` one batch and type."""
+    query = consumed_of(batch_id, type_id, step)
+    return int((await session.execute(query, {"step": step})).scalar_one())
 
 
 async def complete(

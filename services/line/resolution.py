@@ -151,17 +151,29 @@ async def _by_unit(
     params: dict[str, Any] | None = None,
 ) -> Resolved:
     found = (await session.execute(query, params)).one_or_none()
-    if found is None:
+    return unit_found(None, None, None, named) if found is None else unit_found(*found, named)
+
+
+def unit_found(
+    unit: Unit | None, lot: Lot | None, component_type: ComponentType | None, named: str
+) -> Resolved:
+    """What a unit looked up by `named` resolves to (all three None: no such unit)."""
+    if unit is None or lot is None or component_type is None:
         return _refuse("UNKNOWN_BARCODE", f"Unit {named} is not registered here.", 404)
-    unit, lot, component_type = found
     return Resolved(lot=lot, component_type=component_type, unit=unit)
 
 
 async def _by_lot_code(session: AsyncSession, code: str) -> Resolved:
     lot = (await session.execute(select(Lot).where(col(Lot.code) == code))).scalar_one_or_none()
     if lot is None:
+        return lot_found(None, None, code)
+    return lot_found(lot, await session.get_one(ComponentType, lot.component_type_id), code)
+
+
+def lot_found(lot: Lot | None, component_type: ComponentType | None, code: str) -> Resolved:
+    """What our lot code `code` resolves to (both None: no such lot)."""
+    if lot is None or component_type is None:
         return _refuse("UNKNOWN_BARCODE", f"Lot '{code}' does not exist.", 404)
-    component_type = await session.get_one(ComponentType, lot.component_type_id)
     if component_type.tracking == "serial":
         return Resolved(
             lot=lot,

@@ -6,6 +6,10 @@ statement, so the batch cannot end while it decides; a conditional UPDATE consum
 while it is available, and takes lot stock only while enough is left and the lot is released and
 in date, re-checked by PostgreSQL on the row a concurrent status change committed. The checks in
 Python before it give every reason at once; the UPDATE's answer is the decision.
+
+Round trips: the batch, what the barcode names and the facts the rules need are one read
+(services.line.scan_read); on PostgreSQL the consuming writes, the scan and its audit event are
+one statement (services.line.recording, which says why a CTE and not a function).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -22,17 +26,15 @@ from sqlmodel import col
 from models.base import utcnow
 from models.batches import Batch, BatchStatus
 from models.catalog import ComponentType
-from models.lots import Lot, LotStatus
 from models.scans import ACCEPTED, BLOCKED, Scan, ScanCreate, ScanFlag, ScanPublic
-from models.units import Unit, UnitStatus
+from models.units import UnitStatus
 from models.users import User
 from services import cache
 from services.barcodes import gs1
 from services.dock import checks, parts
 from services.dock.checks import BLOCK, WARN, Flag, source_batch_flagged
 from services.errors import Conflict, Invalid, SutraceError
-from services.line import batches, resolution, scans
-from services.locks import locked
+from services.line import batches, recording, resolution, scan_read, scans
 from services.trust import audit, credentials
 
 
@@ -48,38 +50,6 @@ class ScanOutcome:
 
     body: dict[str, Any]
     refusal: ScanBlocked | None = None
-
-
-# The hot path's statements are built once: building SQL expressions per request cost more
-# Python time than running them (py-spy on bench/scan_load.py). Plain table updates also skip
-# the ORM's bulk-update machinery; nothing reads the updated rows back in the same request.
-UNIT_TABLE = Unit.__table__  # type: ignore[attr-defined]
-LOT_TABLE = Lot.__table__  # type: ignore[attr-defined]
-_BATCH_BY_NUMBER = locked(
-    select(Batch).where(col(Batch.batch_number) == bindparam("number")), share=True
-)
-_TAKE_UNIT = (
-    update(UNIT_TABLE)
-    .where(UNIT_TABLE.c.id == bindparam("unit_id"), UNIT_TABLE.c.status == UnitStatus.available)
-    .values(status=UnitStatus.consumed)
-)
-_GIVE_UNIT_BACK = (
-    update(UNIT_TABLE)
-    .where(UNIT_TABLE.c.id == bindparam("unit_id"))
-    .values(status=UnitStatus.available)
-)
-_TAKE_FROM_LOT = (
-    update(LOT_TABLE)
-    .where(LOT_TABLE.c.id == bindparam("lot_id"), LOT_TABLE.c.quantity_left >= bindparam("taken"))
-    .values(quantity_left=LOT_TABLE.c.quantity_left - bindparam("taken"))
-)
-# The use is legal at the write: released, not past its expiry or retest date in the site's
-# time zone (`today`), whatever committed a moment before.
-_TAKE_FROM_USABLE_LOT = _TAKE_FROM_LOT.where(
-    LOT_TABLE.c.status == LotStatus.released,
-    or_(LOT_TABLE.c.expiry_date.is_(None), LOT_TABLE.c.expiry_date >= bindparam("today")),
-    or_(LOT_TABLE.c.retest_date.is_(None), LOT_TABLE.c.retest_date >= bindparam("today")),
-)
 
 
 def request_hash(body: ScanCreate) -> str:
@@ -117,14 +87,15 @@ async def decide(session: AsyncSession, body: ScanCreate, today: date) -> Decisi
             str(exc), code="INVALID_BARCODE", errors=[{"field": "barcode", "message": str(exc)}]
         ) from exc
     station = _station(session, body)
-    batch = (await session.execute(_BATCH_BY_NUMBER, {"number": body.batch})).scalar_one_or_none()
+    read = await scan_read.read(session, text_, body.batch, body.step)
+    batch = read.batch
     if batch is None:
         raise Invalid(
             f"Batch '{body.batch}' does not exist.",
             code="UNKNOWN_BATCH",
             errors=[{"field": "batch", "message": "no such batch"}],
         )
-    resolved = await resolution.resolve(session, text_)
+    resolved = read.resolved or await resolution.resolve(session, text_)
     quantity = body.quantity or 1
     if resolved.unit is not None and quantity != 1:
         raise Invalid(
@@ -134,7 +105,7 @@ async def decide(session: AsyncSession, body: ScanCreate, today: date) -> Decisi
         )
     flags = list(resolved.flags)
     if resolved.lot is not None and resolved.component_type is not None:
-        flags += await check(session, batch, resolved, quantity, body.step, today)
+        flags += await check(session, batch, resolved, quantity, body.step, today, read.facts)
     if batch.status != BatchStatus.in_progress:
         flags.insert(
             0,
@@ -182,43 +153,33 @@ async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date
     # A retry with a used client_scan_id is found by the unique constraint when the scan is
     # stored (below): the hot path spends no query looking for it first.
     decision = await decide(session, body, today)
-    batch, resolved, quantity, station = (
-        decision.batch,
-        decision.resolved,
-        decision.quantity,
-        decision.station,
-    )
-    flags = decision.flags
-    if not decision.blocking:
-        assert resolved.lot is not None
-        refusals = await consume(session, resolved, quantity, today)
-        if refusals:
-            flags = _when_blocked([f for f in flags if f.severity != BLOCK] + refusals)
-    blocking = [f for f in flags if f.severity == BLOCK]
-    outcome = BLOCKED if blocking else ACCEPTED
-    status = 201 if not blocking else resolved.status if resolved.lot is None else 409
-    lot = resolved.lot
-    scan = Scan(
-        barcode=body.barcode,
-        outcome=outcome,
-        flags=[f.as_dict() for f in flags],
-        batch_id=batch.id or 0,
-        step=body.step,
-        station=station,
-        quantity=quantity,
-        unit_id=resolved.unit.id if resolved.unit else None,
-        lot_id=lot.id if lot else None,
-        lot_status_at_scan=lot.status if lot else None,
-        expiry_at_scan=lot.expiry_date if lot else None,
-        actor=actor.username,
-        at=utcnow(),
-        client_scan_id=body.client_scan_id,
-        request_hash=digest,
-        response_status=status,
-    )
-    session.add(scan)
+    resolved = decision.resolved
     try:
-        await session.flush()
+        if decision.blocking:
+            outcome, _ = await _store(session, actor, body, digest, decision, decision.flags, None)
+            assert outcome is not None
+            return outcome
+        assert resolved.lot is not None
+        take = recording.Take(
+            resolved.unit.id if resolved.unit else None,
+            resolved.lot.id or 0,
+            decision.quantity,
+            today,
+        )
+        outcome, unit_taken = await _store(
+            session, actor, body, digest, decision, decision.flags, take
+        )
+        if outcome is not None:
+            return outcome
+        # The write found the use illegal (a change committed since the rules read the rows):
+        # stored as blocked with the reason as it is now.
+        refusals = await recording.refused(
+            session, resolved, decision.quantity, today, unit_taken=unit_taken
+        )
+        flags = _when_blocked([f for f in decision.flags if f.severity != BLOCK] + refusals)
+        outcome, _ = await _store(session, actor, body, digest, decision, flags, None)
+        assert outcome is not None
+        return outcome
     except IntegrityError:
         # The same client_scan_id sent twice at once: undo this attempt (and what it consumed);
         # the scan stored first answers both.
@@ -229,6 +190,40 @@ async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date
         if earlier is None:
             raise
         return await replay(session, earlier, digest)
+
+
+async def _store(
+    session: AsyncSession,
+    actor: User,
+    body: ScanCreate,
+    digest: str,
+    decision: Decision,
+    flags: list[Flag],
+    take: recording.Take | None,
+) -> tuple[ScanOutcome | None, bool]:
+    """Store the scan with `flags`, consuming `take`: its answer, or None when the take found
+    the use illegal (and whether the unit had been taken meanwhile)."""
+    resolved, lot, batch = decision.resolved, decision.resolved.lot, decision.batch
+    blocking = [f for f in flags if f.severity == BLOCK]
+    status = 201 if not blocking else resolved.status if lot is None else 409
+    scan = Scan(
+        barcode=body.barcode,
+        outcome=BLOCKED if blocking else ACCEPTED,
+        flags=[f.as_dict() for f in flags],
+        batch_id=batch.id or 0,
+        step=body.step,
+        station=decision.station,
+        quantity=decision.quantity,
+        unit_id=resolved.unit.id if resolved.unit else None,
+        lot_id=lot.id if lot else None,
+        lot_status_at_scan=lot.status if lot else None,
+        expiry_at_scan=lot.expiry_date if lot else None,
+        actor=actor.username,
+        at=utcnow(),
+        client_scan_id=body.client_scan_id,
+        request_hash=digest,
+        response_status=status,
+    )
     public = await scans.scan_public(
         session,
         scan,
@@ -237,15 +232,10 @@ async def scan(session: AsyncSession, actor: User, body: ScanCreate, today: date
         unit=resolved.unit,
         component_type=resolved.component_type,
     )
-    await audit.append(
-        session,
-        actor=actor.username,
-        action="scan.record",
-        entity_type="scan",
-        entity_id=scan.id or 0,
-        after=audit.snapshot(public),
-    )
-    return _answer(public, status)
+    stored = await recording.store(session, scan, public, take)
+    if stored.scan_id is None:
+        return None, stored.unit_taken
+    return _answer(public.model_copy(update={"id": stored.scan_id}), status), False
 
 
 def _station(session: AsyncSession, body: ScanCreate) -> str | None:
@@ -331,8 +321,10 @@ async def check(
     quantity: int,
     step: str | None,
     today: date,
+    facts: scan_read.Facts | None = None,
 ) -> list[Flag]:
-    """Every rule of the flag table for a resolved lot (and unit); all failures together."""
+    """Every rule of the flag table for a resolved lot (and unit); all failures together.
+    `facts` read with the lot (services.line.scan_read) spare the queries for them."""
     lot, component_type, unit = resolved.lot, resolved.component_type, resolved.unit
     assert lot is not None and component_type is not None
     flags = checks.lot_flags(
@@ -343,7 +335,7 @@ async def check(
         warning_days=component_type.expiry_warning_days,
         today=today,
     )
-    flagged_batch = await source_batch_flagged(session, lot)
+    flagged_batch = facts.flagged_batch if facts else await source_batch_flagged(session, lot)
     if flagged_batch is not None:
         flags.append(
             Flag(
@@ -355,7 +347,7 @@ async def check(
         )
     if unit is not None:
         if unit.status == UnitStatus.consumed:
-            flags.append(await _already_used(session, unit))
+            flags.append(await recording.already_used(session, unit))
         else:
             flags += checks.unit_flags(barcode=unit.barcode, status=unit.status)
         if component_type.is_assembly:
@@ -368,25 +360,9 @@ async def check(
                 f"Lot '{lot.code}' has {lot.quantity_left} left; {quantity} asked.",
             )
         )
-    flags += await _bom_flags(session, batch, component_type, quantity, step)
+    consumed = facts.consumed if facts else None
+    flags += await _bom_flags(session, batch, component_type, quantity, step, consumed)
     return flags
-
-
-async def _already_used(session: AsyncSession, unit: Unit) -> Flag:
-    """ALREADY_USED saying where, when and by whom, so the line can find the unit's first use."""
-    use = await scans.current_use(session, unit.id or 0)
-    if use is None:  # consumed as a part of an assembly, or discarded
-        return Flag(
-            "ALREADY_USED", BLOCK, f"Unit {unit.barcode} is already used; it is single-use."
-        )
-    return Flag(
-        "ALREADY_USED",
-        BLOCK,
-        f"Unit {unit.barcode} was already used in batch '{use.batch}' on "
-        f"{use.at:%Y-%m-%d %H:%M} UTC by {use.actor}"
-        + (f" at station {use.station}" if use.station else "")
-        + f" (scan {use.scan_id}); it is single-use.",
-    )
 
 
 async def _bom_flags(
@@ -395,6 +371,7 @@ async def _bom_flags(
     component_type: ComponentType,
     quantity: int,
     step: str | None,
+    consumed: int | None,
 ) -> list[Flag]:
     lines = await cache.bom(session, batch.id or 0)
     if not lines:
@@ -414,7 +391,9 @@ async def _bom_flags(
             )
         ]
     planned = sum(qty for _, qty in matching)
-    consumed = await batches.consumed_quantity(session, batch.id or 0, component_type.id or 0, step)
+    if consumed is None:
+        type_id = component_type.id or 0
+        consumed = await batches.consumed_quantity(session, batch.id or 0, type_id, step)
     if consumed + quantity > planned:
         return [
             Flag(
@@ -425,53 +404,3 @@ async def _bom_flags(
             )
         ]
     return []
-
-
-async def consume(
-    session: AsyncSession,
-    resolved: resolution.Resolved,
-    quantity: int,
-    today: date,
-    *,
-    lot_rules: bool = True,
-) -> list[Flag]:
-    """Consume in the database, conditionally: the unit (after the batch, before the lot, as
-    services.locks orders them), then the lot's stock, only while the lot is usable unless
-    `lot_rules` is off (an override, which holds the lot's lock and re-checked it). Nothing
-    when consumed; else why not, with the lot as it is now, and nothing left consumed."""
-    lot, unit = resolved.lot, resolved.unit
-    assert lot is not None
-    if unit is not None:
-        taken = (await session.execute(_TAKE_UNIT, {"unit_id": unit.id})).rowcount  # type: ignore[attr-defined]
-        if not taken:
-            return [await _already_used(session, unit)]
-    statement = _TAKE_FROM_USABLE_LOT if lot_rules else _TAKE_FROM_LOT
-    params = {"lot_id": lot.id, "taken": quantity, "today": today}
-    if (await session.execute(statement, params)).rowcount:  # type: ignore[attr-defined]
-        return []
-    if unit is not None:
-        await session.execute(_GIVE_UNIT_BACK, {"unit_id": unit.id})
-    # Why the write found the lot unusable: the lot as the change that came first committed it.
-    await session.refresh(lot)
-    component_type = resolved.component_type
-    flags = [
-        f
-        for f in checks.lot_flags(
-            lot_code=lot.code,
-            status=lot.status,
-            expiry_date=lot.expiry_date,
-            retest_date=lot.retest_date,
-            warning_days=component_type.expiry_warning_days if component_type else 0,
-            today=today,
-        )
-        if f.severity == BLOCK
-    ]
-    if lot_rules and flags:
-        return flags
-    return [
-        Flag(
-            "INSUFFICIENT_QUANTITY",
-            BLOCK,
-            f"Lot '{lot.code}' has {lot.quantity_left} left now; {quantity} asked.",
-        )
-    ]

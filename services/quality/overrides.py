@@ -22,7 +22,7 @@ from models.units import Unit
 from models.users import User
 from services.dock import checks
 from services.errors import Conflict, Forbidden
-from services.line import resolution, scanning, scans
+from services.line import recording, resolution, scanning, scans
 from services.quality import flags
 from services.trust import audit
 from services.trust.signatures import sign
@@ -83,7 +83,7 @@ async def override(
             code="NOT_OVERRIDABLE",
             flags=[f.as_dict() for f in fixed],
         )
-    refusals = await scanning.consume(session, resolved, scan.quantity, today, lot_rules=False)
+    refusals = await recording.consume(session, resolved, scan.quantity, today, lot_rules=False)
     if refusals:
         raise Conflict(
             " ".join(f.message for f in refusals),

@@ -109,22 +109,34 @@ async def append(
 
     The event records the credential the unit of work acts through (`credentials.bind`).
     """
+    row = event_row(session, actor, action, entity_type, entity_id, before, after)
+    await session.execute(_APPEND, {**row, "reason": reason, "signature": signature})
+
+
+def event_row(
+    session: AsyncSession,
+    actor: str | None,
+    action: str,
+    entity_type: str,
+    entity_id: str | int,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An unsigned event's columns as `append` writes them (a statement that writes the event
+    with others, as a scan on PostgreSQL does, fills in what it makes itself)."""
     credential = session.info.get("credential")
-    await session.execute(
-        _APPEND,
-        {
-            "at": utcnow(),
-            "actor": actor,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "before": before,
-            "after": after,
-            "reason": reason,
-            "signature": signature,
-            "credential": None if credential is None else credential.record(),
-        },
-    )
+    return {
+        "at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "before": before,
+        "after": after,
+        "reason": None,
+        "signature": None,
+        "credential": None if credential is None else credential.record(),
+    }
 
 
 @dataclass(frozen=True)
