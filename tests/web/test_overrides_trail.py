@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from datetime import UTC, datetime
 
@@ -106,6 +107,8 @@ def test_an_auditor_filters_the_trail_by_user_and_time(
     page.get_by_label("From (UTC)").fill(since.strftime("%Y-%m-%dT%H:%M:%S"))
     page.get_by_label("Until (UTC)").fill(until.strftime("%Y-%m-%dT%H:%M:%S"))
     page.get_by_role("button", name="Filter").click()
+    # Each filter is a page load: read the rows only once the filtered page is the one shown.
+    page.wait_for_url(re.compile(r"[?&]actor=qa1"))
     rows = page.locator("table.trail tbody tr")
     expect(rows.first).to_be_visible()
     entities = rows.locator("td:nth-child(5)")
@@ -125,9 +128,11 @@ def test_an_auditor_filters_the_trail_by_user_and_time(
 
     # By entity: the first lot's whole story, its receipt by the warehouse and QA's release.
     page.get_by_role("link", name="Clear").click()
+    page.wait_for_url(re.compile(r"/audit-view/trail$"))
     page.get_by_label("Entity", exact=True).select_option("lot")
     page.get_by_label("Entity id, number or barcode").fill(str(before["id"]))
     page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"[?&]entity_id={before['id']}(&|$)"))
     expect(rows.first).to_be_visible()
     assert set(entities.all_inner_texts()) == {f"lot {before['id']}"}  # not B's, not C's
     assert {"qa1", "warehouse1"} <= set(users.all_inner_texts())
