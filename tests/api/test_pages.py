@@ -24,7 +24,6 @@ from tests.support import (
     scan_ok,
 )
 
-
 _TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK")
 
 
