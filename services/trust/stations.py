@@ -98,6 +98,7 @@ async def reissue(
         station.enrolment_expires_at = now + valid
         station.token_hash = None
         station.enrolled_at = None
+        # Within the change: the sessions it ends are recorded before the station event.
         await _end_sessions(session, actor, station, now, "station_reenrolled")
     return station, code
 
@@ -156,6 +157,7 @@ async def disable(session: AsyncSession, actor: str, name: str, now: datetime) -
         station.token_hash = None
         station.enrolment_hash = None
         station.enrolment_expires_at = None
+        # Within the change: the sessions it ends are recorded before the station event.
         await _end_sessions(session, actor, station, now, "station_disabled")
     return station
 
