@@ -144,13 +144,25 @@ Identifier512 = Annotated[
 ]
 
 
+def _normalised(value: object) -> object:
+    return identifier(value) if isinstance(value, str) else value
+
+
+Normalised = BeforeValidator(_normalised)
+"""`identifier` before the constraints are checked: put it after them in `Annotated`, so the
+pattern and the length hold for the normalised form (and the schema still shows them)."""
+
 Text = AfterValidator(_single_line_text)
 """A single line of text without control characters: bound each use with StringConstraints."""
 
 Code = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"),
+    Normalised,
 ]
+"""The code or number of a record people name (a component type, a batch, a printer, a station)."""
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=100), Normalised]
+"""A `Code` as a body names an existing record, in the form the record was stored in."""
 Text20 = Annotated[str, StringConstraints(min_length=1, max_length=20), Text]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100), Text]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200), Text]

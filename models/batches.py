@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from models.base import Code, Day, Name, Reason, ShortText, UtcDateTime
+from models.base import Code, Day, Name, Reason, Reference, UtcDateTime
 from models.lots import CoaRef, Quantity, SupplierLot
 from models.scans import FlagCode
 from models.signatures import SignatureIn
@@ -118,7 +118,7 @@ class BatchFlag(SQLModel, table=True):
 
 class BomLineIn(SQLModel):
     step: Annotated[str, PydanticField(min_length=1, max_length=64)] | None = None
-    component_type: ShortText
+    component_type: Reference
     quantity: Quantity
 
 
@@ -165,7 +165,7 @@ class BatchAbort(SQLModel):
 
 
 class BatchOutput(SQLModel):
-    component_type: ShortText
+    component_type: Reference
     supplier_lot: SupplierLot
     quantity: Quantity
     expiry_date: Day

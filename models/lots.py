@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from models.base import Day, Identifier20, Name, Reason, ShortText, UtcDateTime
+from models.base import Day, Identifier20, Name, Reason, Reference, ShortText, UtcDateTime
 from models.labels import LabelCounts
 from models.signatures import SignatureIn
 
@@ -137,7 +137,7 @@ class Recall(SQLModel, table=True):
 
 
 class LotCreate(SQLModel):
-    component_type: ShortText
+    component_type: Reference
     supplier_lot: SupplierLot
     quantity: Quantity
     expiry_date: Day | None = None
@@ -248,7 +248,7 @@ class Reconciliation(SQLModel):
 
 
 class RecallCreate(SQLModel):
-    component_type: ShortText
+    component_type: Reference
     supplier_lot: SupplierLot
     notice_ref: ShortText
     reason: Reason

@@ -14,7 +14,7 @@ from pydantic import StringConstraints
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, text
 from sqlmodel import Field, SQLModel
 
-from models.base import Code, Name, Reason, Text, UtcDateTime
+from models.base import Code, Name, Normalised, Reason, Text, UtcDateTime
 from models.users import AnyPassword, AnyPin, KeyCreated, Password, Pin, UserPublic
 
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=200), Text]
@@ -124,7 +124,7 @@ class UserSession(SQLModel, table=True):
 
 
 class SignIn(SQLModel):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), Normalised]
     password: AnyPassword
 
 
@@ -234,7 +234,7 @@ class Enrol(SQLModel):
     """Exchange your enrolment code once: set your password (required), optionally your PIN,
     and optionally get an API key of your own (shown once)."""
 
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), Normalised]
     code: Secret
     password: Password
     pin: Pin | None = None

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 from typing_extensions import TypedDict
 
-from models.base import Reason, ShortText, UtcDateTime
+from models.base import Reason, Reference, ShortText, UtcDateTime
 from models.lots import Quantity
 from models.signatures import SignatureIn
 
@@ -123,7 +123,7 @@ class Scan(SQLModel, table=True):
 
 class ScanCreate(SQLModel):
     barcode: Annotated[str, PydanticField(min_length=1, max_length=514)]
-    batch: ShortText
+    batch: Reference
     step: Step | None = None
     station: Step | None = None
     quantity: Quantity | None = None

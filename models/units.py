@@ -12,7 +12,7 @@ from pydantic import StrictInt, model_validator
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import Identifier20, Identifier512, Reason, UtcDateTime
+from models.base import Identifier20, Identifier512, Reason, Reference, UtcDateTime
 from models.lots import LotCreated
 
 Serial = Identifier20
@@ -132,7 +132,7 @@ class AssemblyComponent(SQLModel):
 
 
 class AssemblyCreate(SQLModel):
-    component_type: Annotated[str, PydanticField(min_length=1, max_length=100)]
+    component_type: Reference
     components: Annotated[list[AssemblyComponent], PydanticField(min_length=1, max_length=200)]
 
 

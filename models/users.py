@@ -10,7 +10,7 @@ from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlalchemy import Column, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
-from models.base import Name, UtcDateTime, no_control_characters
+from models.base import Name, Normalised, UtcDateTime, no_control_characters
 
 
 class Role(StrEnum):
@@ -22,7 +22,7 @@ class Role(StrEnum):
     admin = "admin"
 
 
-Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$"), Normalised]
 Password = Annotated[
     str, StringConstraints(min_length=12, max_length=256), AfterValidator(no_control_characters)
 ]

@@ -155,20 +155,16 @@ async def correct(
     signer = await sign(session, actor, signature)
     if given.get("gtin") is not None:
         await _gtin_free(session, given["gtin"], other_than=component_type.id)
-    before = audit.snapshot(public(component_type))
-    for name, value in given.items():
-        setattr(component_type, name, value)
-    await session.flush()
-    after = audit.snapshot(public(component_type))
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: public(component_type),
         actor=actor.username,
         action="component_type.correct",
         entity_type="component_type",
         entity_id=component_type.code,
-        before=before,
-        after=after,
         reason=reason,
-        signature=signer.seal(after),
-    )
+    ) as change:
+        for name, value in given.items():
+            setattr(component_type, name, value)
+        await change.seal(signer)
     return component_type

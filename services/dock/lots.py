@@ -198,22 +198,18 @@ async def correct(
     signer = await sign(session, actor, signature)
     if "supplier_lot" in given:
         await refuse_recalled(session, component_type, given["supplier_lot"])
-    before = await snapshot(session, lot)
-    for name, value in given.items():
-        setattr(lot, name, value)
-    await session.flush()
-    after = await snapshot(session, lot)
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: snapshot(session, lot),
         actor=actor.username,
         action="lot.correct",
         entity_type="lot",
         entity_id=lot.id or 0,
-        before=before,
-        after=after,
         reason=reason,
-        signature=signer.seal(after),
-    )
+    ) as change:
+        for name, value in given.items():
+            setattr(lot, name, value)
+        await change.seal(signer)
     return lot
 
 
@@ -228,46 +224,40 @@ async def adjust(session: AsyncSession, actor: User, lot_id: int, data: LotAdjus
             "units one by one instead.",
             code="NOT_LOT_TRACKED",
         )
-    before = await snapshot(session, lot)
-    taken = (
-        await session.execute(
-            update(Lot)
-            .where(col(Lot.id) == lot.id, col(Lot.quantity_left) >= data.quantity)
-            .values(quantity_left=col(Lot.quantity_left) - data.quantity)
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    if not taken:
-        raise Conflict(
-            f"Lot '{lot.code}' has {lot.quantity_left} left; {data.quantity} cannot be written "
-            "off.",
-            code="INSUFFICIENT_QUANTITY",
-        )
-    await session.refresh(lot)
-    after = await snapshot(session, lot)
-    seal = signer.seal(after)
-    session.add(
-        LotAdjustment(
-            lot_id=lot.id or 0,
-            quantity=data.quantity,
-            reason_code=data.reason_code,
-            reason=data.reason,
-            at=utcnow(),
-            by=actor.username,
-            signature=seal,
-        )
-    )
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: snapshot(session, lot),
         actor=actor.username,
         action="lot.adjust",
         entity_type="lot",
         entity_id=lot.id or 0,
-        before=before,
-        after=after,
         reason=f"{data.reason_code}: {data.quantity} written off. {data.reason}",
-        signature=seal,
-    )
+    ) as change:
+        taken = (
+            await session.execute(
+                update(Lot)
+                .where(col(Lot.id) == lot.id, col(Lot.quantity_left) >= data.quantity)
+                .values(quantity_left=col(Lot.quantity_left) - data.quantity)
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if not taken:
+            raise Conflict(
+                f"Lot '{lot.code}' has {lot.quantity_left} left; {data.quantity} cannot be "
+                "written off.",
+                code="INSUFFICIENT_QUANTITY",
+            )
+        await session.refresh(lot)
+        session.add(
+            LotAdjustment(
+                lot_id=lot.id or 0,
+                quantity=data.quantity,
+                reason_code=data.reason_code,
+                reason=data.reason,
+                at=utcnow(),
+                by=actor.username,
+                signature=await change.seal(signer),
+            )
+        )
     return lot
 
 

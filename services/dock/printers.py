@@ -80,18 +80,15 @@ async def get(session: AsyncSession, name: str) -> Printer:
 async def deactivate(session: AsyncSession, actor: User, printer: Printer) -> Printer:
     if not printer.active:
         raise Conflict(f"Printer '{printer.name}' is inactive already.", code="PRINTER_INACTIVE")
-    before = audit.snapshot(public(printer))
-    printer.active = False
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: public(printer),
         actor=actor.username,
         action="printer.deactivate",
         entity_type="printer",
         entity_id=printer.name,
-        before=before,
-        after=audit.snapshot(public(printer)),
-    )
+    ):
+        printer.active = False
     return printer
 
 

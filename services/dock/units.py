@@ -255,40 +255,39 @@ async def discard(session: AsyncSession, actor: User, barcode: str, data: UnitDi
     """Discard an available unit with a coded reason; its lot's stock drops by one."""
     unit = await get(session, barcode)
     lot = await lots.get(session, unit.lot_id)
-    before = await _snapshot(session, unit, lot)
-    now = utcnow()
-    changed = (
-        await session.execute(
-            update(Unit)
-            .where(col(Unit.id) == unit.id, col(Unit.status) == UnitStatus.available.value)
-            .values(
-                status=UnitStatus.discarded.value,
-                discarded_at=now,
-                discard_reason_code=data.reason_code,
-                discard_reason=data.reason,
-            )
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    if not changed:
-        raise Conflict(
-            f"Unit {barcode} is {unit.status}; only an available unit can be discarded.",
-            code="ALREADY_USED",
-        )
-    await session.execute(
-        update(Lot).where(col(Lot.id) == lot.id).values(quantity_left=col(Lot.quantity_left) - 1)
-    )
-    await session.refresh(unit)
-    await session.refresh(lot)
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: _snapshot(session, unit, lot),
         actor=actor.username,
         action="unit.discard",
         entity_type="unit",
         entity_id=unit.barcode,
-        before=before,
-        after=await _snapshot(session, unit, lot),
         reason=f"{data.reason_code}: {data.reason}",
-    )
+    ):
+        changed = (
+            await session.execute(
+                update(Unit)
+                .where(col(Unit.id) == unit.id, col(Unit.status) == UnitStatus.available.value)
+                .values(
+                    status=UnitStatus.discarded.value,
+                    discarded_at=utcnow(),
+                    discard_reason_code=data.reason_code,
+                    discard_reason=data.reason,
+                )
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if not changed:
+            raise Conflict(
+                f"Unit {barcode} is {unit.status}; only an available unit can be discarded.",
+                code="ALREADY_USED",
+            )
+        await session.execute(
+            update(Lot)
+            .where(col(Lot.id) == lot.id)
+            .values(quantity_left=col(Lot.quantity_left) - 1)
+        )
+        await session.refresh(unit)
+        await session.refresh(lot)
     return unit
 
 

@@ -210,19 +210,16 @@ async def start(session: AsyncSession, actor: User, batch_number: str) -> Batch:
             f"Batch '{batch_number}' is {batch.status}; only a planned batch starts.",
             code="ILLEGAL_TRANSITION",
         )
-    before = await snapshot(session, batch)
-    batch.status = BatchStatus.in_progress
-    batch.started_at = utcnow()
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: snapshot(session, batch),
         actor=actor.username,
         action="batch.start",
         entity_type="batch",
         entity_id=batch.batch_number,
-        before=before,
-        after=await snapshot(session, batch),
-    )
+    ):
+        batch.status = BatchStatus.in_progress
+        batch.started_at = utcnow()
     return batch
 
 
@@ -302,25 +299,20 @@ async def complete(
             code="BOM_INCOMPLETE",
             lines=short,
         )
-    before = await snapshot(session, batch)
-    batch.status = BatchStatus.completed
-    batch.ended_at = utcnow()
-    batch.completion = {"justification": data.justification, "bom_shortfalls": short}
-    after = await snapshot(session, batch)
-    seal = signer.seal(after)
-    batch.completion = {**batch.completion, "signature": seal}
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: snapshot(session, batch),
         actor=actor.username,
         action="batch.complete",
         entity_type="batch",
         entity_id=batch.batch_number,
-        before=before,
-        after=await snapshot(session, batch),
         reason=data.justification,
-        signature=seal,
-    )
+    ) as change:
+        batch.status = BatchStatus.completed
+        batch.ended_at = utcnow()
+        batch.completion = {"justification": data.justification, "bom_shortfalls": short}
+        seal = await change.seal(signer)
+        batch.completion = {**batch.completion, "signature": seal}
     return batch
 
 
@@ -333,24 +325,19 @@ async def abort(session: AsyncSession, actor: User, batch_number: str, data: Bat
             "batch can be aborted.",
             code="ILLEGAL_TRANSITION",
         )
-    before = await snapshot(session, batch)
-    batch.status = BatchStatus.aborted
-    batch.ended_at = utcnow()
-    after = await snapshot(session, batch)
-    seal = signer.seal(after)
-    batch.completion = {"abort_reason": data.reason, "signature": seal}
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: snapshot(session, batch),
         actor=actor.username,
         action="batch.abort",
         entity_type="batch",
         entity_id=batch.batch_number,
-        before=before,
-        after=await snapshot(session, batch),
         reason=data.reason,
-        signature=seal,
-    )
+    ) as change:
+        batch.status = BatchStatus.aborted
+        batch.ended_at = utcnow()
+        seal = await change.seal(signer)
+        batch.completion = {"abort_reason": data.reason, "signature": seal}
     return batch
 
 

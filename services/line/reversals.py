@@ -51,60 +51,53 @@ async def reverse(
             code="BATCH_NOT_ACTIVE",
         )
     assert scan.lot_id is not None
-    before = audit.snapshot(await scans.scan_public(session, scan))
     now = utcnow()
-    scan.reversed_at = now
-    scan.reversal = {
-        "by": actor.username,
-        "at": audit.format_at(now),
-        "reason": data.reason,
-        "disposition": data.disposition,
-    }
-    if scan.unit_id is not None:
-        if data.disposition == "return":
-            await _set_unit(session, scan.unit_id, status=UnitStatus.available)
-            await _lot_quantity(session, scan.lot_id, +1)
-        else:
-            await _set_unit(
-                session,
-                scan.unit_id,
-                status=UnitStatus.discarded,
-                discarded_at=now,
-                discard_reason_code="other",
-                discard_reason=f"Reversed scan {scan_id}: {data.reason}",
-            )
-    elif data.disposition == "return":
-        await _lot_quantity(session, scan.lot_id, +scan.quantity)
-    await session.flush()
-    after = audit.snapshot(await scans.scan_public(session, scan))
-    seal = signer.seal(after)
-    scan.reversal = {**scan.reversal, "signature": seal}
-    if scan.unit_id is None and data.disposition == "discard":
-        session.add(
-            LotAdjustment(
-                lot_id=scan.lot_id,
-                quantity=scan.quantity,
-                reason_code="destroyed",
-                reason=f"Reversed scan {scan_id}: {data.reason}",
-                at=now,
-                by=actor.username,
-                signature=seal,
-            )
-        )
-    await session.flush()
-    public = await scans.scan_public(session, scan)
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: scans.scan_public(session, scan),
         actor=actor.username,
         action="scan.reverse",
         entity_type="scan",
         entity_id=scan.id or 0,
-        before=before,
-        after=audit.snapshot(public),
         reason=data.reason,
-        signature=seal,
-    )
-    return public
+    ) as change:
+        scan.reversed_at = now
+        scan.reversal = {
+            "by": actor.username,
+            "at": audit.format_at(now),
+            "reason": data.reason,
+            "disposition": data.disposition,
+        }
+        if scan.unit_id is not None:
+            if data.disposition == "return":
+                await _set_unit(session, scan.unit_id, status=UnitStatus.available)
+                await _lot_quantity(session, scan.lot_id, +1)
+            else:
+                await _set_unit(
+                    session,
+                    scan.unit_id,
+                    status=UnitStatus.discarded,
+                    discarded_at=now,
+                    discard_reason_code="other",
+                    discard_reason=f"Reversed scan {scan_id}: {data.reason}",
+                )
+        elif data.disposition == "return":
+            await _lot_quantity(session, scan.lot_id, +scan.quantity)
+        seal = await change.seal(signer)
+        scan.reversal = {**scan.reversal, "signature": seal}
+        if scan.unit_id is None and data.disposition == "discard":
+            session.add(
+                LotAdjustment(
+                    lot_id=scan.lot_id,
+                    quantity=scan.quantity,
+                    reason_code="destroyed",
+                    reason=f"Reversed scan {scan_id}: {data.reason}",
+                    at=now,
+                    by=actor.username,
+                    signature=seal,
+                )
+            )
+    return await scans.scan_public(session, scan)
 
 
 async def _set_unit(session: AsyncSession, unit_id: int, **values: object) -> None:

@@ -3,6 +3,7 @@ as resolved deviations by overrides, and resolved by QA with a signature."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -188,30 +189,33 @@ async def resolve(
             f"Flag {', '.join(map(str, closed))} is resolved already.", code="FLAG_RESOLVED"
         )
     now = utcnow()
-    resolved: list[BatchFlag] = []
-    for flag_id in flag_ids:
-        flag = found[flag_id]
-        before = await snapshot(session, flag)
+    return [await _resolve(session, actor, signer, found[i], reason, now) for i in flag_ids]
+
+
+async def _resolve(
+    session: AsyncSession,
+    actor: User,
+    signer: Signer,
+    flag: BatchFlag,
+    reason: str,
+    now: datetime,
+) -> BatchFlag:
+    async with audit.changing(
+        session,
+        lambda: snapshot(session, flag),
+        actor=actor.username,
+        action="flag.resolve",
+        entity_type="flag",
+        entity_id=flag.id or 0,
+        reason=reason,
+    ) as change:
         flag.status = FlagStatus.resolved
         flag.resolved_at = now
         flag.resolved_by = actor.username
         flag.resolution = {"reason": reason}
-        seal = signer.seal(await snapshot(session, flag))
+        seal = await change.seal(signer)
         flag.resolution = {"reason": reason, "signature": seal}
-        await session.flush()
-        await audit.append(
-            session,
-            actor=actor.username,
-            action="flag.resolve",
-            entity_type="flag",
-            entity_id=flag.id or 0,
-            before=before,
-            after=await snapshot(session, flag),
-            reason=reason,
-            signature=seal,
-        )
-        resolved.append(flag)
-    return resolved
+    return flag
 
 
 async def record_deviations(

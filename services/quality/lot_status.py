@@ -58,27 +58,21 @@ async def apply_status(
 ) -> list[dict[str, Any]]:
     """Move `lot` to `status` (checked by the caller) under `signer`'s signature: a release keeps
     the signature and the inspection; a blocking status flags every batch that used the lot."""
-    before = await lots.snapshot(session, lot)
-    lot.status = status
-    lot.release = None
-    after = await lots.snapshot(session, lot)
-    seal = signer.seal(after)
-    if status == LotStatus.released:
-        assert inspection is not None
-        lot.release = {"signature": seal, "inspection": inspection.model_dump()}
-        after = await lots.snapshot(session, lot)
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: lots.snapshot(session, lot),
         actor=actor.username,
         action="lot.status",
         entity_type="lot",
         entity_id=lot.id or 0,
-        before=before,
-        after=after,
         reason=reason,
-        signature=seal,
-    )
+    ) as change:
+        lot.status = status
+        lot.release = None
+        seal = await change.seal(signer)
+        if status == LotStatus.released:
+            assert inspection is not None
+            lot.release = {"signature": seal, "inspection": inspection.model_dump()}
     if status in BLOCKING_STATUSES:
         return await raise_after_use(session, actor, lot, signer)
     return []

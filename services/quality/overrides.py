@@ -90,45 +90,38 @@ async def override(
             code="NOT_OVERRIDABLE",
             flags=[f.as_dict() for f in refusals],
         )
-    before = audit.snapshot(await scans.scan_public(session, scan))
-    scan.outcome = ACCEPTED
-    scan.override = {
-        "by": actor.username,
-        "at": audit.format_at(utcnow()),
-        "reason": data.reason,
-        "deviation_ref": data.deviation_ref,
-        "flags": [f.as_dict() for f in blocking],
-    }
-    await session.flush()
-    after = audit.snapshot(await scans.scan_public(session, scan))
-    seal = signer.seal(after)
-    scan.override = {**scan.override, "signature": seal}
-    await session.flush()
-    await flags.record_deviations(
+    async with audit.changing(
         session,
-        actor,
-        batch_id=batch.id or 0,
-        scan_id=scan.id or 0,
-        lot_id=lot.id,
-        unit_id=unit.id if unit else None,
-        blocking=[f.as_dict() for f in blocking],
-        deviation_ref=data.deviation_ref,
-        reason=data.reason,
-        seal=seal,
-    )
-    public = await scans.scan_public(session, scan)
-    await audit.append(
-        session,
+        lambda: scans.scan_public(session, scan),
         actor=actor.username,
         action="scan.override",
         entity_type="scan",
         entity_id=scan.id or 0,
-        before=before,
-        after=audit.snapshot(public),
         reason=data.reason,
-        signature=seal,
-    )
-    return public
+    ) as change:
+        scan.outcome = ACCEPTED
+        scan.override = {
+            "by": actor.username,
+            "at": audit.format_at(utcnow()),
+            "reason": data.reason,
+            "deviation_ref": data.deviation_ref,
+            "flags": [f.as_dict() for f in blocking],
+        }
+        seal = await change.seal(signer)
+        scan.override = {**scan.override, "signature": seal}
+        await flags.record_deviations(
+            session,
+            actor,
+            batch_id=batch.id or 0,
+            scan_id=scan.id or 0,
+            lot_id=lot.id,
+            unit_id=unit.id if unit else None,
+            blocking=[f.as_dict() for f in blocking],
+            deviation_ref=data.deviation_ref,
+            reason=data.reason,
+            seal=seal,
+        )
+    return await scans.scan_public(session, scan)
 
 
 async def awaiting(

@@ -17,10 +17,11 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -176,6 +177,65 @@ async def append_many(session: AsyncSession, *, actor: str | None, events: list[
             }
             for event in events
         ],
+    )
+
+
+Shown: TypeAlias = BaseModel | dict[str, Any] | None
+"""An entity as its events show it: its public model, or a snapshot already made."""
+
+
+class Sealer(Protocol):
+    def seal(self, record: dict[str, Any] | None) -> dict[str, Any]: ...
+
+
+@dataclass
+class Change:
+    """The one event `changing` records: the entity before, and its signature if any."""
+
+    shown: Callable[[], Shown | Awaitable[Shown]]
+    before: dict[str, Any] | None = None
+    signature: dict[str, Any] | None = None
+
+    async def now(self) -> dict[str, Any] | None:
+        """The entity's snapshot as it stands."""
+        shown = self.shown()
+        if isinstance(shown, Awaitable):
+            shown = await shown
+        return shown if shown is None or isinstance(shown, dict) else snapshot(shown)
+
+    async def seal(self, signer: Sealer) -> dict[str, Any]:
+        """Sign the entity as it stands; the event carries this signature."""
+        self.signature = signer.seal(await self.now())
+        return self.signature
+
+
+@asynccontextmanager
+async def changing(
+    session: AsyncSession,
+    shown: Callable[[], Shown | Awaitable[Shown]],
+    *,
+    actor: str | None,
+    action: str,
+    entity_type: str,
+    entity_id: str | int,
+    reason: str | None = None,
+) -> AsyncIterator[Change]:
+    """Record what the block changes in one entity as one event: `shown()` before the block,
+    and after it once its writes are flushed. A block that raises records nothing."""
+    change = Change(shown)
+    change.before = await change.now()
+    yield change
+    await session.flush()
+    await append(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=change.before,
+        after=await change.now(),
+        reason=reason,
+        signature=change.signature,
     )
 
 

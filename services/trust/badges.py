@@ -111,21 +111,18 @@ async def revoke(
     badge, user = await get(session, badge_id)
     if badge.revoked_at is not None:
         return badge, user
-    before = audit.snapshot(badge_public(badge, user.username))
-    badge.revoked_at = now
-    badge.revoked_by = actor
-    badge.revoke_reason = reason
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: badge_public(badge, user.username),
         actor=actor,
         action="badge.revoke",
         entity_type="badge",
         entity_id=badge_id,
-        before=before,
-        after=audit.snapshot(badge_public(badge, user.username)),
         reason=reason,
-    )
+    ):
+        badge.revoked_at = now
+        badge.revoked_by = actor
+        badge.revoke_reason = reason
     ended = (
         (
             await session.execute(

@@ -110,26 +110,23 @@ async def exchange(
     if taken is None:
         raise refused
     credentials.bind(session, Credential(kind="enrolment", enrolment_id=taken))
-    before = audit.snapshot(lockout.public(user))
-    user.password_hash = await hash_password(password)
-    user.password_temporary = False
-    user.failed_signatures = 0
-    user.signing_locked = False
-    if pin is not None:
-        user.pin_hash = await hash_password(pin)
-        user.failed_pins = 0
-        user.pin_locked = False
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: lockout.public(user),
         actor=user.username,
         action="enrolment.exchange",
         entity_type="user",
         entity_id=user.username,
-        before=before,
-        after=audit.snapshot(lockout.public(user)),
         reason="Own password set" + (" and PIN" if pin is not None else "") + " with a code.",
-    )
+    ):
+        user.password_hash = await hash_password(password)
+        user.password_temporary = False
+        user.failed_signatures = 0
+        user.signing_locked = False
+        if pin is not None:
+            user.pin_hash = await hash_password(pin)
+            user.failed_pins = 0
+            user.pin_locked = False
     key = None
     if want_key:
         from services.trust import users

@@ -85,23 +85,21 @@ async def reissue(
     """A new enrolment code (a replaced or re-imaged terminal): the old credential stops now,
     with the session signed in there; a disabled station is enabled again by enrolling."""
     station = await get(session, name)
-    before = audit.snapshot(public(station))
     code = credentials.new_code()
-    station.enrolment_hash = credentials.code_digest(code)
-    station.enrolment_expires_at = now + valid
-    station.token_hash = None
-    station.enrolled_at = None
-    await session.flush()
-    await _end_sessions(session, actor, station, now, "station_reenrolled")
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: public(station),
         actor=actor,
         action="station.enrolment_issue",
         entity_type="station",
         entity_id=station.name,
-        before=before,
-        after=audit.snapshot(public(station)),
-    )
+    ):
+        station.enrolment_hash = credentials.code_digest(code)
+        station.enrolment_expires_at = now + valid
+        station.token_hash = None
+        station.enrolled_at = None
+        # Within the change: the sessions it ends are recorded before the station event.
+        await _end_sessions(session, actor, station, now, "station_reenrolled")
     return station, code
 
 
@@ -147,22 +145,20 @@ async def disable(session: AsyncSession, actor: str, name: str, now: datetime) -
     station = await get(session, name)
     if station.disabled_at is not None:
         return station
-    before = audit.snapshot(public(station))
-    station.disabled_at = now
-    station.token_hash = None
-    station.enrolment_hash = None
-    station.enrolment_expires_at = None
-    await session.flush()
-    await _end_sessions(session, actor, station, now, "station_disabled")
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: public(station),
         actor=actor,
         action="station.disable",
         entity_type="station",
         entity_id=station.name,
-        before=before,
-        after=audit.snapshot(public(station)),
-    )
+    ):
+        station.disabled_at = now
+        station.token_hash = None
+        station.enrolment_hash = None
+        station.enrolment_expires_at = None
+        # Within the change: the sessions it ends are recorded before the station event.
+        await _end_sessions(session, actor, station, now, "station_disabled")
     return station
 
 

@@ -220,18 +220,15 @@ async def revoke_key(session: AsyncSession, actor: str, username: str, key_id: i
         raise NotFound(f"User '{username}' has no key {key_id}.", code="KEY_NOT_FOUND")
     if key.revoked_at is not None:
         return
-    before = _key_snapshot(key, username)
-    key.revoked_at = utcnow()
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: _key_snapshot(key, username),
         actor=actor,
         action="key.revoke",
         entity_type="key",
         entity_id=str(key.id),
-        before=before,
-        after=_key_snapshot(key, username),
-    )
+    ):
+        key.revoked_at = utcnow()
 
 
 async def deactivate(session: AsyncSession, actor: User, username: str) -> User:
@@ -240,18 +237,15 @@ async def deactivate(session: AsyncSession, actor: User, username: str) -> User:
         raise Conflict("You cannot deactivate your own account.", code="CANNOT_DEACTIVATE_SELF")
     if not user.active:
         return user
-    before = audit.snapshot(public(user))
-    user.active = False
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: public(user),
         actor=actor.username,
         action="user.deactivate",
         entity_type="user",
         entity_id=user.username,
-        before=before,
-        after=audit.snapshot(public(user)),
-    )
+    ):
+        user.active = False
     return user
 
 
@@ -260,21 +254,18 @@ async def unlock(session: AsyncSession, actor: str, username: str) -> User:
     user = await get_user(session, username)
     if not (user.signing_locked or user.failed_signatures or user.pin_locked or user.failed_pins):
         return user
-    before = audit.snapshot(public(user))
-    user.signing_locked = False
-    user.failed_signatures = 0
-    user.pin_locked = False
-    user.failed_pins = 0
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: public(user),
         actor=actor,
         action="user.unlock",
         entity_type="user",
         entity_id=user.username,
-        before=before,
-        after=audit.snapshot(public(user)),
-    )
+    ):
+        user.signing_locked = False
+        user.failed_signatures = 0
+        user.pin_locked = False
+        user.failed_pins = 0
     return user
 
 
@@ -289,38 +280,32 @@ async def change_own_password(session: AsyncSession, user: User, change: Passwor
         raise Invalid(
             "The new password must differ from the current one.", code="PASSWORD_UNCHANGED"
         )
-    before = audit.snapshot(public(user))
-    user.password_hash = await hash_password(change.new_password)
-    user.password_temporary = False
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: public(user),
         actor=user.username,
         action="user.password_change",
         entity_type="user",
         entity_id=user.username,
-        before=before,
-        after=audit.snapshot(public(user)),
-    )
+    ):
+        user.password_hash = await hash_password(change.new_password)
+        user.password_temporary = False
 
 
 async def set_own_pin(session: AsyncSession, user: User, change: PinSet) -> None:
     """Set your own PIN, after your own password (a wrong one counts towards the lockout)."""
     await check_password(session, user, change.current_password)
-    before = audit.snapshot(public(user))
-    user.pin_hash = await hash_password(change.pin)
-    user.failed_pins = 0
-    user.pin_locked = False
-    await session.flush()
-    await audit.append(
+    async with audit.changing(
         session,
+        lambda: public(user),
         actor=user.username,
         action="user.pin_set",
         entity_type="user",
         entity_id=user.username,
-        before=before,
-        after=audit.snapshot(public(user)),
-    )
+    ):
+        user.pin_hash = await hash_password(change.pin)
+        user.failed_pins = 0
+        user.pin_locked = False
 
 
 async def bootstrap_admin(session: AsyncSession, key: str) -> bool:

@@ -9,13 +9,18 @@ import httpx
 import pytest
 
 from tests.support import (
+    ADMIN_KEY,
+    PASSWORD,
     Actors,
     add_units,
     assert_problem,
     create_type,
+    line_staff,
     lot_total,
     receive_lot,
     release_lot,
+    released_lot,
+    scan_ok,
 )
 
 
@@ -112,3 +117,78 @@ async def test_an_assembly_part_barcode_with_a_control_character_is_a_422(
     body = {"component_type": "KIT", "components": [{"barcode": f" {barcode}\n"}]}
     r = await client.post("/assemblies", json=body, headers=warehouse.headers)
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.req("URS-068")
+async def test_a_batch_number_is_one_identifier_however_it_is_typed(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    line = await line_staff(actors)
+    await create_type(client, line.qa, "SET")
+    lot = await released_lot(client, line.qa, line.warehouse, "SET")
+    planned = {"batch_number": "B-7 ", "product": "CAR-T autologous"}
+    r = await client.post("/batches", json=planned, headers=line.supervisor.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["batch_number"] == "B-7"
+    look_alike = {**planned, "batch_number": "\uff22-7"}  # a full-width B
+    r = await client.post("/batches", json=look_alike, headers=line.supervisor.headers)
+    assert_problem(r, 409, "ALREADY_EXISTS")
+    r = await client.post("/batches/B-7/start", headers=line.supervisor.headers)
+    assert r.status_code == 200, r.text
+    for typed in ("B-7 ", "\uff22-7", "\u00a0B-7"):
+        answer = await scan_ok(client, line.operator, lot["code"], typed, quantity=1)
+        assert answer["batch"] == "B-7"
+    r = await client.post(
+        "/scans",
+        json={"barcode": lot["code"], "batch": "B-7\u200b", "quantity": 1},
+        headers=line.operator.headers,
+    )
+    assert assert_problem(r, 422, "VALIDATION_ERROR")["errors"][0]["field"] == "batch"
+
+
+@pytest.mark.req("URS-068")
+async def test_a_component_type_code_is_one_identifier_however_it_is_typed(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    qa, warehouse = await actors.get("qa"), await actors.get("warehouse")
+    assert (await create_type(client, qa, " SET "))["code"] == "SET"
+    r = await client.post(
+        "/component-types",
+        json={
+            "code": "\uff33\uff25\uff34",
+            "name": "x",
+            "category": "bag",
+            "tracking": "lot",
+            "risk": "high",
+        },
+        headers=qa.headers,
+    )
+    assert_problem(r, 409, "ALREADY_EXISTS")
+    lot = await receive_lot(client, warehouse, "\uff33\uff25\uff34\t")
+    assert lot["component_type"] == "SET"
+    r = await client.post(
+        "/lots",
+        json={"component_type": "SET\ufeff", "supplier_lot": "SL-2", "quantity": 1},
+        headers=warehouse.headers,
+    )
+    assert assert_problem(r, 422, "VALIDATION_ERROR")["errors"][0]["field"] == "component_type"
+
+
+@pytest.mark.req("URS-068")
+async def test_a_username_is_one_identifier_however_it_is_typed(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    user = {"username": "ann ", "full_name": "Ann Able", "role": "qa"}
+    r = await client.post("/users", json=user, headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["username"] == "ann"
+    code = r.json()["enrolment"]["code"]
+    r = await client.post("/users", json={**user, "username": "\uff41nn"}, headers=admin)
+    assert_problem(r, 409, "ALREADY_EXISTS")
+    enrol = {"username": "\uff41\uff4e\uff4e ", "code": code, "password": PASSWORD}
+    r = await client.post("/enrolment", json=enrol)
+    assert r.status_code == 200, r.text
+    r = await client.post("/sessions", json={"username": " ann", "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    assert r.json()["user"]["username"] == "ann"
