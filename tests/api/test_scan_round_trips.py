@@ -76,7 +76,7 @@ async def _counted(app: FastAPI, actor: Actor, **body: Any) -> tuple[int, str]:
     return len(seen), "blocked" if outcome.refusal else "accepted"
 
 
-@pytest.mark.req("URS-080")
+@pytest.mark.req("URS-077")
 async def test_a_scan_is_decided_and_stored_in_a_fixed_number_of_statements(
     app: FastAPI, client: httpx.AsyncClient, actors: Actors, db_url: str
 ) -> None:

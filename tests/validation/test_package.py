@@ -178,9 +178,9 @@ def test_strict_fails_a_green_run_that_leaves_a_requirement_unverified(tmp_path:
 
 @pytest.mark.req("URS-053", negative=True)
 def test_a_trace_to_an_unknown_requirement_stops_the_run(tmp_path: Path) -> None:
-    folder = _suite(tmp_path, SUITE.replace('req("URS-002")', 'req("URS-077")'))
+    folder = _suite(tmp_path, SUITE.replace('req("URS-002")', 'req("URS-999")'))
     done = _pytest(folder)
     assert done.returncode == 4, done.stdout  # a usage error, before any test runs
-    assert "URS-077" in done.stderr and "passed" not in done.stdout
+    assert "URS-999" in done.stderr and "passed" not in done.stdout
     done = _pytest(_suite(tmp_path / "b", SUITE.replace('req("URS-002")', "req(2)")))
     assert done.returncode == 4 and "not a requirement id" in done.stderr

@@ -19,7 +19,7 @@ from tests.web.plant import BAG_GTIN, Plant
 from tests.web.test_desk_pages import sign_in
 
 
-@pytest.mark.req("URS-088")
+@pytest.mark.req("URS-080")
 def test_qa_overrides_a_blocked_scan_with_a_signature(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
@@ -86,7 +86,7 @@ def _second() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-@pytest.mark.req("URS-089")
+@pytest.mark.req("URS-081")
 def test_an_auditor_filters_the_trail_by_user_and_time(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
@@ -142,7 +142,7 @@ def test_an_auditor_filters_the_trail_by_user_and_time(
     expect(page.get_by_role("alert")).to_contain_text("'yesterday' is not a date and time")
 
 
-@pytest.mark.req("URS-089")
+@pytest.mark.req("URS-081")
 def test_an_auditor_opens_a_batchs_tree_down_to_a_lot_and_its_where_used(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:

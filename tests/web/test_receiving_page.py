@@ -86,7 +86,7 @@ def loaded(image: Locator) -> bool:
     return bool(image.evaluate("i => i.naturalWidth > 0"))
 
 
-@pytest.mark.req("URS-086", "URS-073")
+@pytest.mark.req("URS-079", "URS-073")
 def test_a_clerk_registers_units_sees_their_labels_and_downloads_a_sheet(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:

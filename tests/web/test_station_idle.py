@@ -31,7 +31,7 @@ def test_an_idle_station_returns_to_the_badge_screen(plant: Plant, page: Page) -
     assert open_here(plant) == []
 
 
-@pytest.mark.req("URS-070", "URS-085")
+@pytest.mark.req("URS-070", "URS-078")
 def test_an_idle_scan_screen_returns_to_the_badge_screen_and_its_stream_ends(
     plant: Plant, page: Page
 ) -> None:

@@ -145,7 +145,7 @@ def test_a_wrong_pin_is_refused_on_the_station_screen(
     no_serious_violations(page)
 
 
-@pytest.mark.req("URS-085", "URS-069", "URS-073")
+@pytest.mark.req("URS-078", "URS-069", "URS-073")
 def test_the_checklist_follows_scans_from_elsewhere_live_until_the_session_ends(
     plant: Plant, page: Page, request: pytest.FixtureRequest
 ) -> None:
