@@ -107,7 +107,10 @@ class Stored:
 
 _SCAN_COLUMNS = [c for c in SCAN_TABLE.c if c.name != "id"]
 _EVENT_COLUMNS = [c for c in audit.EVENT.c if c.name not in ("id", "seq", "prev_hash", "hash")]
-_ID_MARK = '"id":0,'
+# A placeholder id no row can have (ids are positive), so the split finds the scan's own id and
+# never a nested record's.
+_ID_PLACEHOLDER = -7_305_117_905
+_ID_MARK = f'"id":{_ID_PLACEHOLDER},'
 
 
 def _one_statement(took_unit: CTE | None, took_lot: CTE | None) -> Select[Any]:
@@ -176,7 +179,7 @@ async def store(session: AsyncSession, scan: Scan, public: ScanPublic, take: Tak
 
 def _split_at_id(public: ScanPublic) -> tuple[str, str]:
     """The canonical JSON of `public` around its id: before `"id":` and after the id."""
-    text = canonical_json(audit.snapshot(public.model_copy(update={"id": 0})))
+    text = canonical_json(audit.snapshot(public.model_copy(update={"id": _ID_PLACEHOLDER})))
     head, tail = text.split(_ID_MARK, 1)
     return head + '"id":', "," + tail
 
