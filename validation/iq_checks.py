@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.config import DEFAULT_DATABASE_URL, Settings
 from services.db import make_engine
-from services.trust import audit
+from services.trust import verification
 from validation import environment
 
 PASS, FAIL, INFO = "pass", "fail", "info"
@@ -237,7 +237,7 @@ async def _audit(engine: AsyncEngine) -> list[Check]:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     async with AsyncSession(engine) as session:
-        result = await audit.verify(session)
+        result = await verification.verify(session)
         pending = (
             await session.execute(text("SELECT count(*) FROM audit_event WHERE seq IS NULL"))
         ).scalar_one()

@@ -22,7 +22,7 @@ from services.dock import lots, units
 from services.errors import SutraceError
 from services.genealogy import backward, forward, history
 from services.line import batches, resolution
-from services.trust import audit
+from services.trust import audit, verification
 from web.pages import desk_user, render, who
 
 router = APIRouter(include_in_schema=False)
@@ -97,7 +97,7 @@ async def verify(request: Request, session: SessionDep) -> Response:
     """The chain re-hashed from its first event, as GET /api/v1/audit/verify."""
     await desk_user(request, session, "GET", "/audit/verify")
     await audit.sequence(session, wait=True)
-    result = await audit.verify(session)
+    result = await verification.verify(session)
     return render(request, "_audit_verify.html", {"result": result})
 
 

@@ -12,7 +12,7 @@ from api.deps import PagingDep, SessionDep
 from api.routes import secured_router
 from models.audit import AuditEventPublic, ChainHead, VerifyResult
 from models.common import Page
-from services.trust import audit, export
+from services.trust import audit, export, verification
 
 router = secured_router("audit")
 EntityType = Literal[
@@ -98,7 +98,7 @@ async def list_events(
 async def verify(session: SessionDep) -> VerifyResult:
     """Recompute the whole chain; name the first event that was altered, removed or reordered."""
     await audit.sequence(session, wait=True)
-    return await audit.verify(session)
+    return await verification.verify(session)
 
 
 @router.get("/audit/head", response_model=ChainHead)
