@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from models.users import Role, UserCreate
 from services.trust import enrolment, users
@@ -612,3 +615,23 @@ async def create_printer(
     assert r.status_code == 201, r.text
     printer: dict[str, Any] = r.json()
     return printer
+
+
+@contextmanager
+def statements(app: FastAPI, left_out: Callable[[str], bool]) -> Iterator[list[str]]:
+    """The SQL statements the app runs meanwhile (whitespace collapsed), apart from those
+    `left_out` names: the audit sequencer runs on its own every 0.2 s, and its rounds can fall
+    inside what a test counts."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        sql = " ".join(str(args[2]).split())
+        if not left_out(sql):
+            seen.append(sql)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -3,14 +3,11 @@ item's lot, unit, type and batch come with the page, not one query per item (N+1
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from tests.support import (
     Actors,
@@ -22,36 +19,23 @@ from tests.support import (
     line_staff,
     released_lot,
     scan_ok,
+    statements,
 )
 
 _TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK")
 
 
-@contextmanager
-def statements(app: FastAPI) -> Iterator[list[str]]:
-    """The SQL statements the app runs meanwhile, leaving out the audit sequencer's rounds (it
-    runs every 0.2 s on its own: its reads and writes name audit tables) and transaction control
-    (on SQLite every transaction, the sequencer's too, opens with BEGIN IMMEDIATE and a
+def _not_the_page(sql: str) -> bool:
+    """The audit sequencer's rounds (its reads and writes name audit tables) and transaction
+    control (on SQLite every transaction, the sequencer's too, opens with BEGIN IMMEDIATE and a
     SAVEPOINT, so a round that overlaps the request would add them to its count)."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        sql = str(args[2])
-        if "audit_" not in sql and not sql.startswith(_TRANSACTION_CONTROL):
-            seen.append(sql)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return "audit_" in sql or sql.startswith(_TRANSACTION_CONTROL)
 
 
 async def counted(
     app: FastAPI, client: httpx.AsyncClient, path: str, headers: dict[str, str], limit: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    with statements(app) as seen:
+    with statements(app, _not_the_page) as seen:
         r = await client.get(path, params={"limit": limit}, headers=headers)
     assert r.status_code == 200, r.text
     return len(seen), r.json()["items"]

@@ -9,14 +9,12 @@ what the request's authentication reads is not counted here; the answer is check
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlmodel import col
 
 from models.scans import ScanCreate
@@ -37,6 +35,7 @@ from tests.support import (
     released_lot,
     scan_ok,
     site_today,
+    statements,
 )
 
 # Each database's statements for a scan: (accepted unit, accepted lot by quantity, blocked).
@@ -44,24 +43,10 @@ EXPECTED = {"postgresql": (2, 2, 2), "sqlite": (5, 4, 3)}
 _NOT_THE_SCANS = ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT", "UPDATE audit_event")
 
 
-@contextmanager
-def statements(app: FastAPI) -> Iterator[list[str]]:
-    """The SQL statements run meanwhile, leaving out transaction control and the audit
-    sequencer's rounds (it runs on its own every 0.2 s: the chain head, unsequenced events)."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        sql = " ".join(str(args[2]).split())
-        if sql.startswith(_NOT_THE_SCANS) or "audit_head" in sql or "seq IS NULL" in sql:
-            return
-        seen.append(sql)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def _not_the_scans(sql: str) -> bool:
+    """Transaction control and the audit sequencer's rounds (it runs on its own every 0.2 s:
+    the chain head, unsequenced events)."""
+    return sql.startswith(_NOT_THE_SCANS) or "audit_head" in sql or "seq IS NULL" in sql
 
 
 async def _counted(app: FastAPI, actor: Actor, **body: Any) -> tuple[int, str]:
@@ -70,7 +55,7 @@ async def _counted(app: FastAPI, actor: Actor, **body: Any) -> tuple[int, str]:
         user = (
             await session.execute(select(User).where(col(User.username) == actor.username))
         ).scalar_one()
-        with statements(app) as seen:
+        with statements(app, _not_the_scans) as seen:
             outcome = await scanning.scan(session, user, ScanCreate(**body), site_today())
         await session.commit()
     return len(seen), "blocked" if outcome.refusal else "accepted"
