@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     site_timezone: str = "UTC"
     bootstrap_admin_key: str | None = None
     cors_origins: list[str] = []
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     label_template_dir: Path | None = None
     """Where the ZPL label templates are read; the repository's services/barcodes/zpl."""
     printer_timeout_s: float = 5.0

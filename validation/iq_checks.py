@@ -140,7 +140,7 @@ def settings(env: Mapping[str, str], options: Options) -> tuple[list[Check], Set
         )
     )
     others = [
-        f"DB_POOL_SIZE={env.get('DB_POOL_SIZE', '10 (default)')}",
+        f"DB_POOL_SIZE={env.get('DB_POOL_SIZE', '20 (default)')}",
         f"CORS_ORIGINS={env.get('CORS_ORIGINS', '[] (closed)')}",
         "BOOTSTRAP_ADMIN_KEY "
         + ("set (used only while no user exists)" if env.get("BOOTSTRAP_ADMIN_KEY") else "unset"),
