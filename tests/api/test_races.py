@@ -463,3 +463,39 @@ async def test_kits_built_while_units_are_registered_on_their_part_lots_all_succ
         assert [r.status_code for r in answers] == [201] * (2 * SCANNERS), [
             r.text for r in answers if r.status_code != 201
         ]
+
+
+@pytest.mark.req("URS-082", "URS-062", negative=True)
+async def test_an_override_of_a_kit_racing_a_recall_of_its_part_is_flagged_or_refused(
+    client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient
+) -> None:
+    """QA overrides a kit's scan blocked as QUARANTINED by its part while another QA recalls the
+    part's lot: an accepted override is flagged by the recall; one after it is refused."""
+    qa, warehouse, supervisor, operator = await _kit_line(client, actors)
+    [qa2] = await staff(actors, "qa:qa2")
+    for round_ in range(ROUNDS):
+        batch = f"KO-{round_}"
+        await create_batch(client, supervisor, batch)
+        lot = await receive_lot(client, warehouse, "BAG", f"SL-{round_}", 1, coa_ref="COA-1")
+        [bag] = await add_units(client, warehouse, lot["id"], 1)
+        kit = (await assemble(client, warehouse, "KIT", [bag]))["barcode"]
+        blocked = await post_scan(client, operator, kit, batch)
+        assert blocked.status_code == 409, blocked.text
+        override = {
+            "reason": "Release paperwork delayed",
+            "deviation_ref": f"DEV-{round_}",
+            "signature": qa2.signature("Deviation approved"),
+        }
+        overridden, recalled = await together(
+            line.post(
+                f"/scans/{blocked.json()['scan_id']}/override", json=override, headers=qa2.headers
+            ),
+            _status(line, qa, lot["id"], "recalled"),
+        )
+        assert recalled.status_code == 200, recalled.text
+        if overridden.status_code == 200:
+            assert lot["code"] in await _open_after_use(client, qa, batch), round_
+        else:
+            assert overridden.status_code == 409, overridden.text
+            assert overridden.json()["code"] == "NOT_OVERRIDABLE", overridden.text
+            assert await _open_after_use(client, qa, batch) == set()
