@@ -64,8 +64,19 @@ receipts and outputs are serialised on the `lot` counter from the moment they ta
 commit.
 
 Known limit: a lot made by a batch is refused while that batch has an open blocking flag
-(`SOURCE_BATCH_FLAGGED`); that check reads the flags without a lock, so a scan of such a lot at
-the very moment its source batch is flagged may pass. Its use is still found by the forward walk.
+(`SOURCE_BATCH_FLAGGED`, at the line and for an assembly's parts). Such a flag is raised only by
+a status change of a lot the batch used (the after-use walk), and the check reads the flags
+without a lock. A scan of the batch's output into batch Y that reads no flag while that change
+holds its lot, and commits after the change's walk has read the scans, is accepted, and Y is not
+flagged: the walk reaches Y (through the batch and its output) only through uses committed before
+it. The use stays in the genealogy: a where-used trace of the changed lot run afterwards lists Y.
+Closing it as the parts of an assembly are closed would take, on every scan of an output, a
+backward walk and `FOR SHARE` on every lot upstream; those lots are not in id order with the
+scanned one (a batch may use lots received after its output was recorded), so a build or a scan
+taking the same lots in id order could deadlock with it. Locking the source batch instead would
+take `FOR UPDATE` (the only lock the flag's `FOR KEY SHARE` waits for): it would serialise every
+scan of the batch's outputs with the scans into the batch, and two batches using each other's
+outputs would deadlock two scans, each holding its own batch `FOR SHARE`.
 """
 
 from __future__ import annotations
