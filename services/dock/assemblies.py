@@ -87,6 +87,10 @@ async def build(
     expiries = [lot.expiry_date for _, lot, _ in parts if lot.expiry_date is not None]
     if component_type.hold_hours:
         expiries.append((now + timedelta(hours=component_type.hold_hours)).astimezone(zone).date())
+    # The parts first, then the `lot` counter (services.locks): a build never holds the counter
+    # while it waits for a part, which a status change flagging a batch that records an output
+    # (and so waits for the counter) could hold.
+    await _consume_parts(session, parts, today)
     number = await codes.reserve(session, "lot")
     lot_code = codes.lot_code(number)
     internal = Lot(
@@ -103,7 +107,6 @@ async def build(
     )
     session.add(internal)
     await session.flush()
-    await _consume_parts(session, parts, today)
     created = await units.register(session, actor, internal, UnitsCreate(count=1), audited=False)
     assembly = await session.get_one(Unit, created[0].id)
     for unit, lot, quantity in parts:

@@ -78,8 +78,12 @@ class Decision:
         return self.resolved.status if self.resolved.lot is None else 409
 
 
-async def decide(session: AsyncSession, body: ScanCreate, today: date) -> Decision:
-    """Resolve the barcode and check every rule; nothing is written. Invalid input raises."""
+async def decide(
+    session: AsyncSession, body: ScanCreate, today: date, *, lock: bool = True
+) -> Decision:
+    """Resolve the barcode and check every rule; nothing is written. Invalid input raises.
+    `lock` takes what an assembly's rules read under the locks the scan decides under (see
+    `check`); a dry run, which consumes nothing, leaves it off."""
     try:
         text_ = gs1.check_raw_barcode(body.barcode)
     except gs1.BarcodeFormatError as exc:
@@ -105,7 +109,9 @@ async def decide(session: AsyncSession, body: ScanCreate, today: date) -> Decisi
         )
     flags = list(resolved.flags)
     if resolved.lot is not None and resolved.component_type is not None:
-        flags += await check(session, batch, resolved, quantity, body.step, today, read.facts)
+        flags += await check(
+            session, batch, resolved, quantity, body.step, today, read.facts, lock=lock
+        )
     if batch.status != BatchStatus.in_progress:
         flags.insert(
             0,
@@ -129,7 +135,7 @@ def _when_blocked(flags: list[Flag]) -> list[Flag]:
 async def dry_run(session: AsyncSession, body: ScanCreate, today: date) -> dict[str, Any]:
     """What `scan` would answer now, for kitting and staging: stores and consumes nothing.
     A scan made a moment later is decided again, at its own write."""
-    decision = await decide(session, body, today)
+    decision = await decide(session, body, today, lock=False)
     resolved = decision.resolved
     return {
         "outcome": BLOCKED if decision.blocking else ACCEPTED,
@@ -322,9 +328,15 @@ async def check(
     step: str | None,
     today: date,
     facts: scan_read.Facts | None = None,
+    *,
+    lock: bool = True,
 ) -> list[Flag]:
     """Every rule of the flag table for a resolved lot (and unit); all failures together.
-    `facts` read with the lot (services.line.scan_read) spare the queries for them."""
+    `facts` read with the lot (services.line.scan_read) spare the queries for them.
+
+    An assembly's parts are read under lock (services.dock.parts; `lock` off for a dry run):
+    its unit row first, re-read, then its part lots `FOR SHARE` in id order, all before the
+    scan's own unit and lot writes, in the order of services.locks."""
     lot, component_type, unit = resolved.lot, resolved.component_type, resolved.unit
     assert lot is not None and component_type is not None
     flags = checks.lot_flags(
@@ -346,12 +358,16 @@ async def check(
             )
         )
     if unit is not None:
+        part_flags = (
+            await parts.part_flags(session, unit, today, lock=lock)
+            if component_type.is_assembly
+            else []
+        )
         if unit.status == UnitStatus.consumed:
             flags.append(await recording.already_used(session, unit))
         else:
             flags += checks.unit_flags(barcode=unit.barcode, status=unit.status)
-        if component_type.is_assembly:
-            flags += await parts.part_flags(session, unit, today)
+        flags += part_flags
     elif quantity > lot.quantity_left:
         flags.append(
             Flag(

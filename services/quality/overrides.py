@@ -20,7 +20,7 @@ from models.lots import Lot
 from models.scans import ACCEPTED, BLOCKED, Scan, ScanOverride, ScanPublic
 from models.units import Unit
 from models.users import User
-from services.dock import checks
+from services.dock import checks, parts
 from services.errors import Conflict, Forbidden
 from services.line import recording, resolution, scanning, scans
 from services.quality import flags
@@ -49,6 +49,12 @@ async def override(
         if scan.unit_id
         else None
     )
+    if (
+        unit is not None
+        and (await session.get_one(ComponentType, unit.component_type_id)).is_assembly
+    ):
+        # An assembly's part lots come before its own lot: lot rows in id order.
+        await parts.lock_part_lots(session, unit)
     lot = (
         await session.get(Lot, scan.lot_id, with_for_update=True, populate_existing=True)
         if scan.lot_id

@@ -15,6 +15,7 @@ from tests.support import (
     Actors,
     Line,
     add_units,
+    assemble,
     assert_blocked,
     assert_problem,
     batch_flags,
@@ -100,6 +101,31 @@ async def _still_blocked(
 
 
 # --- overrides -------------------------------------------------------------------------------
+
+
+@pytest.mark.req("URS-020", "URS-035", "URS-082")
+async def test_qa_overrides_a_kit_blocked_by_a_quarantined_part(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    """A kit blocked because its part's lot is quarantined is overridden like a unit; when the
+    part's lot is recalled afterwards, the batch that used the kit is flagged for it."""
+    line = await _line(client, actors)
+    await create_type(
+        client, line.qa, "KIT", tracking="serial", category="kit", is_assembly=True, hold_hours=48
+    )
+    lot = await receive_lot(client, line.warehouse, "BAG", "BB-1", quantity=1, coa_ref="COA-1")
+    [bag] = await add_units(client, line.warehouse, lot["id"])
+    kit = (await assemble(client, line.warehouse, "KIT", [bag]))["barcode"]
+    blocked = assert_blocked(await post_scan(client, line.operator, kit, BATCH), 409, "QUARANTINED")
+    r = await _override(client, line.qa, blocked["scan_id"])
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "accepted" and r.json()["unit"] == kit
+    assert await _unit_status(client, line, kit) == "consumed"
+    assert (await change_status(client, line.qa, lot["id"], "recalled")).status_code == 200
+    flags = await batch_flags(client, line.qa, BATCH, "open")
+    assert [(f["code"], f["lot_code"]) for f in flags] == [
+        ("LOT_STATUS_CHANGED_AFTER_USE", lot["code"])
+    ]
 
 
 @pytest.mark.req("URS-020", "URS-042")

@@ -22,6 +22,8 @@ from tests.support import (
     Actor,
     Actors,
     add_units,
+    assemble,
+    assert_problem,
     audit_events,
     batch_flags,
     batch_scans,
@@ -37,6 +39,9 @@ from tests.support import (
 ROUNDS = 5
 SCANNERS = 6
 AFTER_USE = "LOT_STATUS_CHANGED_AFTER_USE"
+# Kit scans sent SPREAD seconds apart, over the time a signed status change takes.
+KIT_SCANNERS = 10
+SPREAD = 0.05
 
 
 @pytest.fixture
@@ -319,3 +324,178 @@ async def test_two_qa_resolving_one_flag_resolve_it_once(
             if e["action"] == "flag.resolve"
         ]
         assert len(resolutions) == 1, resolutions
+
+
+async def _kit_line(client: httpx.AsyncClient, actors: Actors) -> list[Actor]:
+    """QA, warehouse, supervisor, operator; BAG (serial) parts, SET (lot) parts, KIT assemblies."""
+    people = await staff(actors, "qa", "warehouse", "supervisor", "operator")
+    qa = people[0]
+    await create_type(client, qa, "BAG", tracking="serial")
+    await create_type(client, qa, "SET", tracking="lot")
+    await create_type(
+        client, qa, "KIT", tracking="serial", category="kit", is_assembly=True, hold_hours=24_000
+    )
+    return people
+
+
+async def _after(seconds: float, request: Awaitable[httpx.Response]) -> httpx.Response:
+    await asyncio.sleep(seconds)
+    return await request
+
+
+def _blocking(response: httpx.Response) -> list[str]:
+    return sorted(f["code"] for f in response.json()["flags"] if f["severity"] == "block")
+
+
+@pytest.mark.req("URS-082", "URS-059", "URS-035", negative=True)
+@pytest.mark.parametrize("change", ["recalled", "rejected", "recall notice"])
+async def test_every_kit_scan_racing_a_change_of_a_part_lot_is_flagged_or_refused(
+    client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient, change: str
+) -> None:
+    """Kits, each built from a unit of one released lot, scanned each into its own batch while
+    QA makes that part lot unusable: each accepted kit's batch is flagged afterwards for the
+    part lot, each kit scanned after the change is refused naming the part's real status.
+
+    A kit's scan is short beside a signed change (its signature check dominates), so the scans
+    are sent spread over the change's time: some are in flight when it commits."""
+    qa, warehouse, supervisor, operator = await _kit_line(client, actors)
+    batches = [f"K-{i}" for i in range(KIT_SCANNERS)]
+    for number in batches:
+        await create_batch(client, supervisor, number)
+    refusal = "REJECTED" if change == "rejected" else "RECALLED"
+    accepted = refused = 0
+    for round_ in range(ROUNDS):
+        lot = await released_lot(client, qa, warehouse, "BAG", f"SL-{round_}", KIT_SCANNERS)
+        bags = await add_units(client, warehouse, lot["id"], KIT_SCANNERS)
+        kits = [(await assemble(client, warehouse, "KIT", [bag]))["barcode"] for bag in bags]
+        decision = (
+            _recall(line, qa, f"SL-{round_}")
+            if change == "recall notice"
+            else _status(line, qa, lot["id"], change)
+        )
+        *scans, decided = await together(
+            *(
+                _after(i * SPREAD, post_scan(line, operator, k, b))
+                for i, (k, b) in enumerate(zip(kits, batches, strict=True))
+            ),
+            decision,
+        )
+        assert decided.status_code in (200, 201), decided.text
+        for batch, scan in zip(batches, scans, strict=True):
+            if scan.status_code == 201:
+                accepted += 1
+                assert lot["code"] in await _open_after_use(client, qa, batch), (round_, batch)
+            else:
+                refused += 1
+                assert scan.status_code == 409, scan.text
+                assert _blocking(scan) == [refusal], scan.text
+    assert accepted + refused == ROUNDS * KIT_SCANNERS
+
+
+@pytest.mark.req("URS-083", "URS-035", negative=True)
+async def test_every_kit_built_while_a_part_lot_is_recalled_is_refused_or_blocked_after(
+    client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient
+) -> None:
+    """Kits built from one released lot's stock while QA recalls that lot: each build is either
+    refused (PART_NOT_USABLE, naming the lot recalled) or made before the recall, and then the
+    kit shows as blocked and is refused at the line; the lot's stock counts only the kits made."""
+    qa, warehouse, supervisor, operator = await _kit_line(client, actors)
+    await create_batch(client, supervisor, "K-1")
+    built = refused = 0
+    for round_ in range(ROUNDS):
+        lot = await released_lot(client, qa, warehouse, "SET", f"SL-{round_}", SCANNERS)
+        body = {"component_type": "KIT", "components": [{"lot_id": lot["id"], "quantity": 1}]}
+        *builds, recalled = await together(
+            *(
+                line.post("/assemblies", json=body, headers=warehouse.headers)
+                for _ in range(SCANNERS)
+            ),
+            _status(line, qa, lot["id"], "recalled"),
+        )
+        assert recalled.status_code == 200, recalled.text
+        kits = []
+        for build in builds:
+            if build.status_code == 201:
+                built += 1
+                kits.append(build.json()["barcode"])
+            else:
+                refused += 1
+                problem = assert_problem(build, 409, "PART_NOT_USABLE")
+                assert lot["code"] in problem["detail"] and "recalled" in problem["detail"]
+        for kit in kits:
+            view = await get_json(client, f"/units/{kit}", qa)
+            assert (view["usable"], view["blocking"]) == (False, ["RECALLED"]), view
+            scan = await post_scan(client, operator, kit, "K-1")
+            assert scan.status_code == 409 and _blocking(scan) == ["RECALLED"], scan.text
+        now = await get_json(client, f"/lots/{lot['id']}", qa)
+        assert now["quantity_left"] == SCANNERS - len(kits), (round_, now)
+    assert built + refused == ROUNDS * SCANNERS
+
+
+@pytest.mark.req("URS-083")
+async def test_kits_built_while_units_are_registered_on_their_part_lots_all_succeed(
+    client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient
+) -> None:
+    """Builds (each a unit of one lot and stock of another) sent with registrations of more
+    units on both part lots' kind: no request waits on another in a cycle, every one succeeds."""
+    qa, warehouse, _, _ = await _kit_line(client, actors)
+    for round_ in range(ROUNDS):
+        bags = await released_lot(client, qa, warehouse, "BAG", f"SL-{round_}", 3 * SCANNERS)
+        units = await add_units(client, warehouse, bags["id"], SCANNERS)
+        sets = await released_lot(client, qa, warehouse, "SET", f"TS-{round_}", SCANNERS)
+        answers = await together(
+            *(
+                line.post(
+                    "/assemblies",
+                    json={
+                        "component_type": "KIT",
+                        "components": [{"barcode": u}, {"lot_id": sets["id"], "quantity": 1}],
+                    },
+                    headers=warehouse.headers,
+                )
+                for u in units
+            ),
+            *(
+                line.post(f"/lots/{bags['id']}/units", json={"count": 1}, headers=warehouse.headers)
+                for _ in range(SCANNERS)
+            ),
+        )
+        assert [r.status_code for r in answers] == [201] * (2 * SCANNERS), [
+            r.text for r in answers if r.status_code != 201
+        ]
+
+
+@pytest.mark.req("URS-082", "URS-062", negative=True)
+async def test_an_override_of_a_kit_racing_a_recall_of_its_part_is_flagged_or_refused(
+    client: httpx.AsyncClient, actors: Actors, line: httpx.AsyncClient
+) -> None:
+    """QA overrides a kit's scan blocked as QUARANTINED by its part while another QA recalls the
+    part's lot: an accepted override is flagged by the recall; one after it is refused."""
+    qa, warehouse, supervisor, operator = await _kit_line(client, actors)
+    [qa2] = await staff(actors, "qa:qa2")
+    for round_ in range(ROUNDS):
+        batch = f"KO-{round_}"
+        await create_batch(client, supervisor, batch)
+        lot = await receive_lot(client, warehouse, "BAG", f"SL-{round_}", 1, coa_ref="COA-1")
+        [bag] = await add_units(client, warehouse, lot["id"], 1)
+        kit = (await assemble(client, warehouse, "KIT", [bag]))["barcode"]
+        blocked = await post_scan(client, operator, kit, batch)
+        assert blocked.status_code == 409, blocked.text
+        override = {
+            "reason": "Release paperwork delayed",
+            "deviation_ref": f"DEV-{round_}",
+            "signature": qa2.signature("Deviation approved"),
+        }
+        overridden, recalled = await together(
+            line.post(
+                f"/scans/{blocked.json()['scan_id']}/override", json=override, headers=qa2.headers
+            ),
+            _status(line, qa, lot["id"], "recalled"),
+        )
+        assert recalled.status_code == 200, recalled.text
+        if overridden.status_code == 200:
+            assert lot["code"] in await _open_after_use(client, qa, batch), round_
+        else:
+            assert overridden.status_code == 409, overridden.text
+            assert overridden.json()["code"] == "NOT_OVERRIDABLE", overridden.text
+            assert await _open_after_use(client, qa, batch) == set()
