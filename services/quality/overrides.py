@@ -73,7 +73,10 @@ async def override(
         )
     component_type = await session.get_one(ComponentType, lot.component_type_id)
     resolved = resolution.Resolved(lot=lot, component_type=component_type, unit=unit)
-    now_flags = await scanning.check(session, batch, resolved, scan.quantity, scan.step, today)
+    # lock=False: the unit and an assembly's part lots are already held (above), in order.
+    now_flags = await scanning.check(
+        session, batch, resolved, scan.quantity, scan.step, today, lock=False
+    )
     if batch.status != BatchStatus.in_progress:
         now_flags.insert(
             0,

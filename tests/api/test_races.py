@@ -269,24 +269,39 @@ async def test_an_override_racing_a_recall_is_flagged_or_refused(
         [unit] = await add_units(client, warehouse, lot["id"], 1)
         blocked = await post_scan(client, operator, unit, batch)
         assert blocked.status_code == 409, blocked.text
-        override = {
-            "reason": "Release paperwork delayed",
-            "deviation_ref": f"DEV-{round_}",
-            "signature": qa2.signature("Deviation approved"),
-        }
-        overridden, recalled = await together(
-            line.post(
-                f"/scans/{blocked.json()['scan_id']}/override", json=override, headers=qa2.headers
-            ),
-            _status(line, qa, lot["id"], "recalled"),
-        )
-        assert recalled.status_code == 200, recalled.text
-        if overridden.status_code == 200:
-            assert lot["code"] in await _open_after_use(client, qa, batch), round_
-        else:
-            assert overridden.status_code == 409, overridden.text
-            assert overridden.json()["code"] == "NOT_OVERRIDABLE", overridden.text
-            assert await _open_after_use(client, qa, batch) == set()
+        await _override_racing_recall(client, line, qa, qa2, blocked, lot, batch, round_)
+
+
+async def _override_racing_recall(
+    client: httpx.AsyncClient,
+    line: httpx.AsyncClient,
+    qa: Actor,
+    qa2: Actor,
+    blocked: httpx.Response,
+    lot: dict[str, Any],
+    batch: str,
+    round_: int,
+) -> None:
+    """`qa2` overrides the `blocked` scan while `qa` recalls `lot`: an accepted override is
+    flagged by the recall; one after it is refused and leaves no flag."""
+    override = {
+        "reason": "Release paperwork delayed",
+        "deviation_ref": f"DEV-{round_}",
+        "signature": qa2.signature("Deviation approved"),
+    }
+    overridden, recalled = await together(
+        line.post(
+            f"/scans/{blocked.json()['scan_id']}/override", json=override, headers=qa2.headers
+        ),
+        _status(line, qa, lot["id"], "recalled"),
+    )
+    assert recalled.status_code == 200, recalled.text
+    if overridden.status_code == 200:
+        assert lot["code"] in await _open_after_use(client, qa, batch), round_
+    else:
+        assert overridden.status_code == 409, overridden.text
+        assert overridden.json()["code"] == "NOT_OVERRIDABLE", overridden.text
+        assert await _open_after_use(client, qa, batch) == set()
 
 
 @pytest.mark.req("URS-063")
@@ -481,21 +496,4 @@ async def test_an_override_of_a_kit_racing_a_recall_of_its_part_is_flagged_or_re
         kit = (await assemble(client, warehouse, "KIT", [bag]))["barcode"]
         blocked = await post_scan(client, operator, kit, batch)
         assert blocked.status_code == 409, blocked.text
-        override = {
-            "reason": "Release paperwork delayed",
-            "deviation_ref": f"DEV-{round_}",
-            "signature": qa2.signature("Deviation approved"),
-        }
-        overridden, recalled = await together(
-            line.post(
-                f"/scans/{blocked.json()['scan_id']}/override", json=override, headers=qa2.headers
-            ),
-            _status(line, qa, lot["id"], "recalled"),
-        )
-        assert recalled.status_code == 200, recalled.text
-        if overridden.status_code == 200:
-            assert lot["code"] in await _open_after_use(client, qa, batch), round_
-        else:
-            assert overridden.status_code == 409, overridden.text
-            assert overridden.json()["code"] == "NOT_OVERRIDABLE", overridden.text
-            assert await _open_after_use(client, qa, batch) == set()
+        await _override_racing_recall(client, line, qa, qa2, blocked, lot, batch, round_)
